@@ -1,0 +1,102 @@
+/**
+ * Finding the token in a request: the configured header (Bearer scheme for
+ * `Authorization`), query argument, cookie and form field (RFC 6750 section 2.2).
+ * The same token found in several places is fine; two different tokens, or a repeated
+ * token header, make the request ambiguous and it is refused (400 invalid_request).
+ */
+import type { RequestContext } from '../../runner/plugin-api/index.js';
+
+export type TokenSource = 'header' | 'query' | 'cookie' | 'form';
+
+/** Where to look; a null name means that source is off. */
+export interface TokenSources {
+  readonly header: string | null;
+  readonly query: string | null;
+  readonly cookie: string | null;
+  readonly formField: string | null;
+}
+
+export type Extraction =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'token'; readonly token: string; readonly sources: readonly TokenSource[] }
+  | { readonly kind: 'invalid_request'; readonly detail: string };
+
+const BEARER = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i;
+const BEARER_SCHEME = /^Bearer([ \t]|$)/i;
+const FORM_CONTENT_TYPE = /^application\/x-www-form-urlencoded[ \t]*(;|$)/i;
+
+type Found = { token: string; source: TokenSource } | { invalid: string } | null;
+
+function fromHeader(req: RequestContext, name: string): Found {
+  const count = req.headers.count(name);
+  if (count === 0) return null;
+  if (count > 1) return { invalid: 'the token header is repeated' };
+  const value = (req.headers.get(name) ?? '').trim();
+  const bearer = BEARER.exec(value);
+  if (bearer?.[1] !== undefined) return { token: bearer[1], source: 'header' };
+  if (BEARER_SCHEME.test(value)) return { invalid: 'malformed Bearer credentials' };
+  if (name === 'authorization') {
+    // Another scheme (Basic, Digest, ...) carries no bearer token.
+    return null;
+  }
+  if (value === '') return null;
+  return /[ \t]/.test(value) ? { invalid: 'malformed token header' } : { token: value, source: 'header' };
+}
+
+function single(values: ReadonlyArray<string | null>, source: TokenSource, what: string): Found {
+  const tokens = new Set(values.filter((value): value is string => value !== null && value !== ''));
+  if (tokens.size > 1) return { invalid: `the ${what} is repeated with different values` };
+  const [token] = tokens;
+  return token === undefined ? null : { token, source };
+}
+
+/** Every value of one cookie over all `Cookie` headers. */
+export function cookieValues(req: RequestContext, name: string): string[] {
+  const values: string[] = [];
+  for (const header of req.headers.getAll('cookie')) {
+    for (const pair of header.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq < 0) continue;
+      if (pair.slice(0, eq).trim() === name) {
+        values.push(pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+      }
+    }
+  }
+  return values;
+}
+
+/** Whether the request body is a form the token may be read from. */
+export function hasFormBody(req: RequestContext): boolean {
+  const contentType = req.headers.get('content-type');
+  return contentType !== undefined && FORM_CONTENT_TYPE.test(contentType.trim()) && req.method !== 'GET';
+}
+
+async function fromForm(req: RequestContext, field: string): Promise<Found> {
+  if (!hasFormBody(req)) return null;
+  const body = await req.body();
+  if (body === null || body.length === 0) return null;
+  const form = new URLSearchParams(Buffer.from(body).toString('utf8'));
+  return single(form.getAll(field), 'form', 'form field');
+}
+
+/** Look for the token in every configured source. */
+export async function extractToken(req: RequestContext, sources: TokenSources): Promise<Extraction> {
+  const found: Found[] = [];
+  if (sources.header !== null) found.push(fromHeader(req, sources.header));
+  if (sources.query !== null) found.push(single(req.args.getAll(sources.query), 'query', 'query argument'));
+  if (sources.cookie !== null) found.push(single(cookieValues(req, sources.cookie), 'cookie', 'cookie'));
+  if (sources.formField !== null) found.push(await fromForm(req, sources.formField));
+
+  let token: string | null = null;
+  const where: TokenSource[] = [];
+  for (const item of found) {
+    if (item === null) continue;
+    if ('invalid' in item) return { kind: 'invalid_request', detail: item.invalid };
+    if (token !== null && token !== item.token) {
+      return { kind: 'invalid_request', detail: 'the request carries more than one token' };
+    }
+    token = item.token;
+    where.push(item.source);
+  }
+  return token === null ? { kind: 'none' } : { kind: 'token', token, sources: where };
+}

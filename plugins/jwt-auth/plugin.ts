@@ -1,0 +1,286 @@
+/**
+ * The jwt-auth plugin: composition of extraction, verification, authorization,
+ * revocation and header rewriting, with its dependencies injected so it can be built
+ * and tested without the runner or Redis.
+ */
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
+import {
+  CONTINUE,
+  definePlugin,
+  ErrorCode,
+  isRunnerError,
+  type Outcome,
+  type Plugin,
+  type PluginEnv,
+  type RequestContext,
+} from '../../runner/plugin-api/index.js';
+import { authorize } from './authorize.js';
+import type { Claims } from './claims.js';
+import { jwtAuthConfSchema, type JwtAuthConf } from './conf-schema.js';
+import { extractToken, type TokenSource } from './extract.js';
+import { hideCredentials, removeIdentityHeaders, setIdentityHeaders } from './headers.js';
+import { RemoteJwks, type FetchFunction } from './jwks-remote.js';
+import { createMetrics, type DecisionOutcome, type JwtAuthMetrics } from './metrics.js';
+import { prepareConf, type PreparedJwtAuth, type RemoteJwksRequest } from './prepare.js';
+import { ProviderKeyStore } from './providers.js';
+import {
+  describe,
+  insufficientScope,
+  invalidRequest,
+  invalidToken,
+  missingToken,
+  temporarilyUnavailable,
+} from './responses.js';
+import type { RevocationChecker } from './revocation-contract.js';
+import { DEFAULT_TOKEN_CACHE_MAX_ENTRIES, VerifiedTokenCache } from './token-cache.js';
+import { verifyToken } from './verify.js';
+import { reject, type Rejection } from './verify-types.js';
+
+export const JWT_AUTH_PLUGIN_NAME = 'jwt-auth';
+
+/** Most distinct remote JWK Sets held by one runner process. */
+export const MAX_REMOTE_JWK_SETS = 256;
+
+/** Collaborators of the plugin, injectable for tests. */
+export interface JwtAuthDeps {
+  /** The revocation checker; null when the runner has no Redis. */
+  readonly revocation: RevocationChecker | null;
+  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  readonly now?: () => number;
+  /** HTTP client for `jwks_uri`. Default the global `fetch`. */
+  readonly fetch?: FetchFunction;
+  /** Verified-token cache size. Default 10000. */
+  readonly tokenCacheMaxEntries?: number;
+  /** Environment for provider `env` secret sources. Default `process.env`. */
+  readonly processEnv?: NodeJS.ProcessEnv;
+}
+
+/** A short, non-reversible token identifier for logs: first 12 hex digits of its SHA-256. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token, 'latin1').digest('hex').slice(0, 12);
+}
+
+type Denial =
+  | { readonly kind: 'response'; readonly reason: string; readonly stop: Outcome }
+  | { readonly kind: 'unavailable'; readonly reason: string; readonly error: unknown };
+
+/**
+ * Build the jwt-auth plugin for one runner process.
+ */
+export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<JwtAuthConf, PreparedJwtAuth> {
+  const now = deps.now ?? Date.now;
+  const metrics: JwtAuthMetrics = createMetrics(env.metrics);
+  const cache = new VerifiedTokenCache(deps.tokenCacheMaxEntries ?? DEFAULT_TOKEN_CACHE_MAX_ENTRIES);
+  const providers = new ProviderKeyStore(env.settings.providers, env.logger, deps.processEnv ?? process.env);
+  const remoteSets = new LRUCache<string, RemoteJwks>({
+    max: MAX_REMOTE_JWK_SETS,
+    dispose: (remote) => remote.close(),
+  });
+  let confCounter = 0;
+  let closed = false;
+
+  const remoteJwks = (request: RemoteJwksRequest): RemoteJwks => {
+    const key = JSON.stringify([request.uri, request.allowInsecure, [...request.algorithms].sort(), request.timeoutMs, request.cacheSeconds]);
+    let remote = remoteSets.get(key);
+    if (remote === undefined) {
+      remote = new RemoteJwks({
+        ...request,
+        logger: env.logger,
+        now,
+        ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+      });
+      remoteSets.set(key, remote);
+    }
+    return remote;
+  };
+
+  const count = (outcome: DecisionOutcome, reason: string): void => {
+    metrics.decisions.inc({ outcome, reason });
+  };
+
+  /** Enforce: answer now. Report-only: log, count, and let the request through. */
+  const deny = async (
+    req: RequestContext,
+    prepared: PreparedJwtAuth,
+    denial: Denial,
+    token: string | null,
+    foundIn: readonly TokenSource[],
+  ): Promise<Outcome> => {
+    if (prepared.mode === 'enforce') {
+      count(denial.kind === 'unavailable' ? 'error' : 'deny', denial.reason);
+      if (denial.kind === 'unavailable') throw denial.error;
+      return denial.stop;
+    }
+    count('report_only_deny', denial.reason);
+    req.logger.info(
+      { reason: denial.reason, ...(token === null ? {} : { token: tokenFingerprint(token) }) },
+      'jwt-auth report_only: request would be denied',
+    );
+    if (token !== null && prepared.hideCredentials) await hideCredentials(req, prepared.sources, foundIn);
+    return CONTINUE;
+  };
+
+  const rejectToken = (prepared: PreparedJwtAuth, rejection: Rejection): Denial => ({
+    kind: 'response',
+    reason: rejection.reason,
+    stop: invalidToken(prepared.realm, describe(rejection, prepared.errorDetail)),
+  });
+
+  const arrivedOverHttps = async (req: RequestContext, prepared: PreparedJwtAuth): Promise<boolean> => {
+    if (prepared.trustForwardedProto) {
+      const forwarded = req.headers.get('x-forwarded-proto');
+      if (forwarded !== undefined) return forwarded.split(',')[0]?.trim().toLowerCase() === 'https';
+    }
+    return (await req.var('scheme')) === 'https';
+  };
+
+  /** Revocation: null when the token may pass, otherwise the denial. */
+  const checkRevocation = async (
+    req: RequestContext,
+    prepared: PreparedJwtAuth,
+    claims: Claims,
+  ): Promise<Denial | null> => {
+    const { revocation } = prepared;
+    if (!revocation.enabled) return null;
+    const checker = deps.revocation;
+    if (checker === null) {
+      if (!prepared.misconfigurationLogged) {
+        prepared.misconfigurationLogged = true;
+        req.logger.error(
+          { routeKey: prepared.routeKey },
+          'revocation.enabled is true but the runner has no redis configured; the route answers 503',
+        );
+      }
+      return {
+        kind: 'response',
+        reason: 'revocation_store_missing',
+        stop: temporarilyUnavailable('revocation store not configured'),
+      };
+    }
+    const jti = typeof claims['jti'] === 'string' ? claims['jti'] : null;
+    if (jti === null && revocation.onMissingJti === 'reject') {
+      return rejectToken(prepared, reject('missing_jti', 'jti is required'));
+    }
+    const numeric = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+    try {
+      const status = await checker.check(
+        {
+          jti,
+          sub: typeof claims['sub'] === 'string' ? claims['sub'] : null,
+          iat: numeric(claims['iat']),
+          exp: numeric(claims['exp']),
+        },
+        req.signal,
+      );
+      return status === 'revoked' ? rejectToken(prepared, reject('revoked', 'token revoked')) : null;
+    } catch (err) {
+      if (!isRunnerError(err, ErrorCode.REVOCATION_STORE_UNAVAILABLE)) throw err;
+      if (revocation.onStoreError === 'allow') {
+        count('store_error_allowed', 'revocation_store_unavailable');
+        req.logger.warn({ err: err.message }, 'revocation store unavailable; allowed by on_store_error');
+        return null;
+      }
+      return {
+        kind: 'response',
+        reason: 'revocation_store_unavailable',
+        stop: temporarilyUnavailable('revocation status unavailable'),
+      };
+    }
+  };
+
+  const onRequest = async (req: RequestContext, prepared: PreparedJwtAuth): Promise<Outcome> => {
+    const extraction = await extractToken(req, prepared.sources);
+    // Anti-spoofing comes before any decision: whatever follows, the upstream never
+    // sees a client-supplied identity header.
+    removeIdentityHeaders(req, prepared.identityHeaders);
+
+    if (extraction.kind === 'invalid_request') {
+      const stop = invalidRequest(prepared.realm, extraction.detail);
+      return deny(req, prepared, { kind: 'response', reason: 'invalid_request', stop }, null, []);
+    }
+    if (extraction.kind === 'none') {
+      if (prepared.anonymous) {
+        count('anonymous', 'no_token');
+        return CONTINUE;
+      }
+      return deny(req, prepared, { kind: 'response', reason: 'no_token', stop: missingToken(prepared.realm) }, null, []);
+    }
+    const { token, sources } = extraction;
+
+    if (prepared.requireHttps && !(await arrivedOverHttps(req, prepared))) {
+      const stop = invalidRequest(prepared.realm, 'https required');
+      return deny(req, prepared, { kind: 'response', reason: 'insecure_transport', stop }, token, sources);
+    }
+
+    const started = performance.now();
+    let result;
+    try {
+      result = await verifyToken(token, prepared.verify, cache, now());
+    } catch (err) {
+      if (!isRunnerError(err, ErrorCode.JWKS_UNAVAILABLE)) throw err;
+      return deny(req, prepared, { kind: 'unavailable', reason: 'jwks_unavailable', error: err }, token, sources);
+    } finally {
+      metrics.verifySeconds.observe((performance.now() - started) / 1000);
+    }
+    (result.cacheHit ? metrics.cacheHits : metrics.cacheMisses).inc();
+    if (!result.ok) {
+      return deny(req, prepared, rejectToken(prepared, result.rejection), token, sources);
+    }
+
+    const { claims } = result;
+    if (prepared.authorization !== null) {
+      const decision = authorize(claims, prepared.authorization);
+      if (!decision.ok) {
+        if (prepared.mode === 'report_only') forwardIdentity(req, prepared, claims);
+        const stop = insufficientScope(prepared.realm, decision.requiredScope);
+        return deny(req, prepared, { kind: 'response', reason: 'insufficient_scope', stop }, token, sources);
+      }
+    }
+
+    const revoked = await checkRevocation(req, prepared, claims);
+    if (revoked !== null) return deny(req, prepared, revoked, token, sources);
+
+    forwardIdentity(req, prepared, claims);
+    if (prepared.hideCredentials) await hideCredentials(req, prepared.sources, sources);
+    count('allow', 'ok');
+    return CONTINUE;
+  };
+
+  const forwardIdentity = (req: RequestContext, prepared: PreparedJwtAuth, claims: Claims): void => {
+    const skipped = setIdentityHeaders(req, claims, prepared.headerMappings, prepared.payloadHeader);
+    if (skipped.length > 0) {
+      req.logger.warn({ claims: skipped }, 'claim values with control characters were not forwarded');
+    }
+  };
+
+  return definePlugin<JwtAuthConf, PreparedJwtAuth>({
+    name: JWT_AUTH_PLUGIN_NAME,
+    confSchema: jwtAuthConfSchema,
+    async prepare(conf, ctx) {
+      const prepared = await prepareConf(conf, ctx.routeKey, {
+        providers: env.settings.providers,
+        redisConfigured: env.settings.redis !== null,
+        providerKeys: (name, algorithms) => providers.keysFor(name, algorithms),
+        remoteJwks,
+        nextConfId: () => (confCounter += 1),
+      });
+      if (prepared.revocation.enabled && deps.revocation === null) {
+        ctx.logger.error(
+          { routeKey: ctx.routeKey },
+          'revocation.enabled is true but the runner has no redis configured; the route answers 503',
+        );
+      }
+      return { ...prepared, misconfigurationLogged: prepared.revocation.enabled && deps.revocation === null };
+    },
+    onRequest,
+    async close() {
+      if (closed) return;
+      closed = true;
+      remoteSets.clear();
+      cache.clear();
+      await deps.revocation?.close();
+    },
+  });
+}

@@ -1,0 +1,282 @@
+/**
+ * Token verification: cheap checks first, signature last.
+ *
+ * Order matters for cost: size and charset, segment count (JWE is refused), strict
+ * base64url, header JSON, `alg` allow-list, `crit`, `typ`, `kid` type, claims JSON,
+ * issuer -> key group, time claims, required claims, audience, key lookup by
+ * `alg`/`kid` - and only then a signature check through jose with the algorithm
+ * pinned to the key. A flood of garbage never reaches the crypto.
+ */
+import { compactVerify, type CryptoKey } from 'jose';
+import { isJwsAlgorithm, type JwsAlgorithm } from './algorithms.js';
+import { decodeCanonicalBase64url } from './base64url.js';
+import { isRecord, readClaim, type Claims } from './claims.js';
+import type { RemoteJwks } from './jwks-remote.js';
+import { selectKeys, type VerificationKey } from './keys.js';
+import { VerifiedTokenCache, NEGATIVE_CACHE_TTL_MS } from './token-cache.js';
+import { reject, type Rejection } from './verify-types.js';
+import { ErrorCode, RunnerError } from '../../runner/plugin-api/index.js';
+
+/** Keys trusted for one issuer (or for any issuer when `issuer` is null). */
+export interface KeyGroup {
+  /** Exact `iss` this group is bound to; null for the route's top-level keys. */
+  readonly issuer: string | null;
+  readonly keys: readonly VerificationKey[];
+  readonly remote: readonly RemoteJwks[];
+  /** Audience from a provider or issuer entry, used when the route sets none. */
+  readonly audience: readonly string[] | null;
+}
+
+/** Everything verification needs from a prepared route conf. */
+export interface VerifyPolicy {
+  /** Identity of the prepared conf: part of every cache key. */
+  readonly confId: number;
+  readonly algorithms: ReadonlySet<JwsAlgorithm>;
+  readonly groupsByIssuer: ReadonlyMap<string, KeyGroup>;
+  readonly fallbackGroup: KeyGroup | null;
+  /** Accepted `iss` values; null = any (key groups still apply). */
+  readonly allowedIssuers: ReadonlySet<string> | null;
+  readonly audience: readonly string[] | null;
+  readonly clockSkewSeconds: number;
+  readonly requireExp: boolean;
+  readonly maxTokenAgeSeconds: number | null;
+  readonly requiredClaims: readonly string[];
+  /** Normalised `typ` (lower case, without `application/`), or null for no check. */
+  readonly typ: string | null;
+  readonly maxTokenBytes: number;
+}
+
+export type VerifyResult =
+  | { readonly ok: true; readonly header: Claims; readonly claims: Claims; readonly cacheHit: boolean }
+  | { readonly ok: false; readonly rejection: Rejection; readonly cacheHit: boolean };
+
+/** Latest NumericDate accepted (9999-12-31T23:59:59Z); anything beyond is an attack or a bug. */
+export const MAX_NUMERIC_DATE = 253_402_300_799;
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `typ` compared as RFC 7515 section 4.1.9 says: case-insensitive, `application/` optional. */
+export function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+/** 'encoding' when the segment is not canonical base64url, 'json' when it is not a UTF-8 JSON object. */
+function parseJsonObject(segment: string): Record<string, unknown> | 'encoding' | 'json' {
+  const bytes = decodeCanonicalBase64url(segment);
+  if (bytes === null) return 'encoding';
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch {
+    return 'json';
+  }
+  return isRecord(value) ? value : 'json';
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_NUMERIC_DATE;
+}
+
+interface ParsedToken {
+  readonly header: Record<string, unknown>;
+  readonly claims: Record<string, unknown>;
+  readonly alg: JwsAlgorithm;
+  readonly kid: string | null;
+}
+
+/** Structural and header checks; no key, no clock. */
+function parseToken(token: string, policy: VerifyPolicy): ParsedToken | Rejection {
+  const segments = token.split('.');
+  if (segments.length === 5) return reject('jwe', 'encrypted tokens (JWE) are not accepted');
+  if (segments.length !== 3 || !TOKEN_SHAPE.test(token)) {
+    return reject('malformed', 'token must be three base64url segments');
+  }
+  const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
+  const header = parseJsonObject(headerSegment);
+  if (typeof header === 'string') return reject('malformed', 'header is not canonical base64url JSON');
+  const alg = header['alg'];
+  if (typeof alg !== 'string') return reject('malformed', 'header alg missing');
+  if (alg.toLowerCase() === 'none') return reject('alg_none', 'unsigned tokens are not accepted');
+  if (!isJwsAlgorithm(alg) || !policy.algorithms.has(alg)) return reject('alg_not_allowed', 'alg not allowed');
+  // No JWS extension is understood, so any `crit` (and `b64`, RFC 7797) is refused.
+  if (header['crit'] !== undefined || header['b64'] !== undefined) {
+    return reject('crit', 'critical header parameters are not supported');
+  }
+  if (policy.typ !== null) {
+    const typ = header['typ'];
+    if (typeof typ !== 'string' || normalizeTyp(typ) !== policy.typ) return reject('typ', 'typ not accepted');
+  }
+  const kid = header['kid'];
+  if (kid !== undefined && typeof kid !== 'string') return reject('malformed', 'kid must be a string');
+  if (signatureSegment.length === 0 || decodeCanonicalBase64url(signatureSegment) === null) {
+    return reject('malformed', 'signature is not canonical base64url');
+  }
+  const claims = parseJsonObject(payloadSegment);
+  if (claims === 'encoding') return reject('malformed', 'payload is not canonical base64url');
+  if (claims === 'json') return reject('claims_invalid', 'payload is not a JSON object');
+  return { header, claims, alg, kid: kid ?? null };
+}
+
+/** The key groups a token of this issuer may be checked with. */
+function groupFor(iss: string | undefined, policy: VerifyPolicy): KeyGroup | Rejection {
+  if (policy.allowedIssuers !== null && (iss === undefined || !policy.allowedIssuers.has(iss))) {
+    return reject('issuer', 'issuer not accepted');
+  }
+  if (iss !== undefined) {
+    const bound = policy.groupsByIssuer.get(iss);
+    if (bound !== undefined) return bound;
+  }
+  return policy.fallbackGroup ?? reject('issuer', 'issuer not accepted');
+}
+
+/**
+ * Checks that depend on the clock; run on every request, cache hit or not.
+ * `nowSeconds` may be fractional.
+ */
+export function checkTimeClaims(claims: Claims, policy: VerifyPolicy, nowSeconds: number): Rejection | null {
+  const skew = policy.clockSkewSeconds;
+  const { exp, nbf, iat } = claims;
+  if (exp === undefined) {
+    if (policy.requireExp) return reject('missing_claim', 'exp is required');
+  } else if (!isNumericDate(exp)) {
+    return reject('time_claim_invalid', 'exp must be a NumericDate');
+  } else if (nowSeconds >= exp + skew) {
+    return reject('expired', 'token expired');
+  }
+  if (nbf !== undefined) {
+    if (!isNumericDate(nbf)) return reject('time_claim_invalid', 'nbf must be a NumericDate');
+    if (nowSeconds + skew < nbf) return reject('not_yet_valid', 'token not yet valid');
+  }
+  if (iat !== undefined) {
+    if (!isNumericDate(iat)) return reject('time_claim_invalid', 'iat must be a NumericDate');
+    if (iat > nowSeconds + skew) return reject('iat_future', 'token issued in the future');
+  }
+  if (policy.maxTokenAgeSeconds !== null) {
+    if (iat === undefined) return reject('missing_claim', 'iat is required');
+    if (nowSeconds - (iat as number) > policy.maxTokenAgeSeconds + skew) return reject('too_old', 'token too old');
+  }
+  return null;
+}
+
+function checkAudience(aud: unknown, accepted: readonly string[]): Rejection | null {
+  if (typeof aud === 'string') {
+    return accepted.includes(aud) ? null : reject('audience', 'audience not accepted');
+  }
+  if (Array.isArray(aud) && aud.length > 0 && aud.every((item) => typeof item === 'string')) {
+    return aud.some((item) => accepted.includes(item as string)) ? null : reject('audience', 'audience not accepted');
+  }
+  if (aud === undefined) return reject('audience', 'aud is required');
+  return reject('audience', 'aud must be a string or an array of strings');
+}
+
+/** Claims checks that do not depend on the clock. */
+function checkStaticClaims(claims: Claims, group: KeyGroup, policy: VerifyPolicy): Rejection | null {
+  for (const name of ['sub', 'jti'] as const) {
+    const value = claims[name];
+    if (value !== undefined && typeof value !== 'string') return reject('claims_invalid', `${name} must be a string`);
+  }
+  for (const path of policy.requiredClaims) {
+    const value = readClaim(claims, path);
+    if (value === undefined || value === null) return reject('missing_claim', 'a required claim is missing');
+  }
+  const accepted = policy.audience ?? group.audience;
+  return accepted === null ? null : checkAudience(claims['aud'], accepted);
+}
+
+async function candidateKeys(group: KeyGroup, alg: JwsAlgorithm, kid: string | null): Promise<VerificationKey[]> {
+  const found = selectKeys(group.keys, alg, kid);
+  let unavailable: unknown = null;
+  for (const remote of group.remote) {
+    try {
+      found.push(...(await remote.candidates(alg, kid)));
+    } catch (err) {
+      unavailable = err;
+    }
+  }
+  // Only when no key at all could be consulted is the answer "unavailable" (503);
+  // with some keys at hand the token is decided on them.
+  if (found.length === 0 && unavailable !== null) {
+    throw unavailable instanceof RunnerError
+      ? unavailable
+      : new RunnerError(ErrorCode.JWKS_UNAVAILABLE, 'jwks_uri: JWK Set unavailable', { cause: unavailable });
+  }
+  return found;
+}
+
+async function signatureMatches(token: string, alg: JwsAlgorithm, key: CryptoKey): Promise<boolean> {
+  try {
+    await compactVerify(token, key, { algorithms: [alg] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Verify the signature with the candidate keys; returns the rejection or null. */
+export async function verifySignature(
+  token: string,
+  alg: JwsAlgorithm,
+  candidates: readonly VerificationKey[],
+): Promise<Rejection | null> {
+  for (const key of candidates) {
+    const cryptoKey = key.byAlgorithm.get(alg);
+    if (cryptoKey !== undefined && (await signatureMatches(token, alg, cryptoKey))) return null;
+  }
+  return reject('signature', 'signature invalid');
+}
+
+function expiryMs(claims: Claims, nowMs: number): number {
+  const exp = claims['exp'];
+  return typeof exp === 'number' ? exp * 1000 : nowMs + NEGATIVE_CACHE_TTL_MS * 2;
+}
+
+/**
+ * Verify a token against a prepared policy. Policy failures are returned; an
+ * unreachable JWK Set with no cached copy throws `ERR_JWKS_UNAVAILABLE`.
+ */
+export async function verifyToken(
+  token: string,
+  policy: VerifyPolicy,
+  cache: VerifiedTokenCache,
+  nowMs: number,
+): Promise<VerifyResult> {
+  if (token.length > policy.maxTokenBytes) {
+    return { ok: false, rejection: reject('too_large', 'token too large'), cacheHit: false };
+  }
+  const nowSeconds = nowMs / 1000;
+  const cacheKey = VerifiedTokenCache.keyFor(token, policy.confId);
+  const cached = cache.get(cacheKey, nowMs);
+  if (cached !== undefined) {
+    if (cached.kind === 'rejected') return { ok: false, rejection: cached.rejection, cacheHit: true };
+    const late = checkTimeClaims(cached.claims, policy, nowSeconds);
+    return late === null
+      ? { ok: true, header: cached.header, claims: cached.claims, cacheHit: true }
+      : { ok: false, rejection: late, cacheHit: true };
+  }
+
+  const parsed = parseToken(token, policy);
+  if ('reason' in parsed) return { ok: false, rejection: parsed, cacheHit: false };
+  const { header, claims, alg, kid } = parsed;
+  const iss = claims['iss'];
+  if (iss !== undefined && typeof iss !== 'string') {
+    return { ok: false, rejection: reject('claims_invalid', 'iss must be a string'), cacheHit: false };
+  }
+  const group = groupFor(iss, policy);
+  if ('reason' in group) return { ok: false, rejection: group, cacheHit: false };
+  const early = checkTimeClaims(claims, policy, nowSeconds) ?? checkStaticClaims(claims, group, policy);
+  if (early !== null) return { ok: false, rejection: early, cacheHit: false };
+
+  const candidates = await candidateKeys(group, alg, kid);
+  if (candidates.length === 0) {
+    return { ok: false, rejection: reject('key_not_found', 'no key for this alg and kid'), cacheHit: false };
+  }
+  const bad = await verifySignature(token, alg, candidates);
+  if (bad !== null) {
+    cache.set(cacheKey, { kind: 'rejected', rejection: bad, expiresAtMs: nowMs + NEGATIVE_CACHE_TTL_MS }, nowMs);
+    return { ok: false, rejection: bad, cacheHit: false };
+  }
+  cache.set(cacheKey, { kind: 'valid', header, claims, expiresAtMs: expiryMs(claims, nowMs) }, nowMs);
+  return { ok: true, header, claims, cacheHit: false };
+}
