@@ -1,0 +1,151 @@
+import { LRUCache } from 'lru-cache';
+
+/** What Redis said about one key when it was read. */
+export interface KeyReading {
+  /** The key's value, or null when the key did not exist. */
+  readonly value: string | null;
+  /** Remaining lifetime in ms from PTTL: a positive number, -1 for no expiry, -2 (or any other) for gone. */
+  readonly pttlMs: number;
+}
+
+/**
+ * Longest a local answer is trusted without live keyspace push. The promise "a revocation reaches every
+ * runner within one second" must hold even when push cannot be used; 100 ms of the second are left for
+ * the read that fetched the answer and for the next request to arrive.
+ */
+export const UNTRUSTED_CACHE_MAX_MS = 900;
+
+/** Trust window without live keyspace push for a configured `redis.cache_ttl_ms`. */
+export function untrustedTtlMs(cacheTtlMs: number): number {
+  return Math.min(cacheTtlMs, UNTRUSTED_CACHE_MAX_MS);
+}
+
+interface Entry {
+  readonly value: string | null;
+  /** Monotonic time the reading was taken. */
+  readonly fetchedAtMs: number;
+  /** Monotonic time the key expires in Redis (Infinity without a TTL); only meaningful for a present key. */
+  readonly expiresAtMs: number;
+  /** View epoch the entry belongs to; a resync of push invalidation moves the epoch on. */
+  readonly epoch: number;
+}
+
+/** An unfinished read: its result is stored only if nothing invalidated its keys meanwhile. */
+export interface ReadTicket {
+  readonly keys: readonly string[];
+  readonly epoch: number;
+  stale: boolean;
+}
+
+export interface LocalViewOptions {
+  /** How long a reading is trusted while keyspace push invalidation is live (`redis.cache_ttl_ms`). */
+  readonly trustedTtlMs: number;
+  /** How long a reading is trusted without live keyspace push (never more than `trustedTtlMs`). */
+  readonly untrustedTtlMs: number;
+  /** Most keys remembered; the least recently used are forgotten first (forgetting only costs a read). */
+  readonly maxEntries: number;
+  /** Monotonic clock in ms. */
+  readonly now: () => number;
+}
+
+/**
+ * The runner's local copy of the revocation keys it has looked at.
+ *
+ * - A present key (revoked) is trusted until its Redis TTL ends, as long as keyspace push is live.
+ * - An absent key (not revoked) is trusted for `trustedTtlMs` while keyspace push is live.
+ * - Without live keyspace push (subscriber disconnected, or only our own channel available) every
+ *   reading is trusted for at most `untrustedTtlMs` from when it was taken.
+ * - A push event for a key drops it; a resync (subscriber (re)connected) drops everything, since
+ *   events may have been missed while it was away.
+ */
+export class LocalView {
+  readonly #options: LocalViewOptions;
+  readonly #entries: LRUCache<string, Entry>;
+  readonly #pending = new Map<string, Set<ReadTicket>>();
+  #epoch = 0;
+
+  constructor(options: LocalViewOptions) {
+    this.#options = options;
+    this.#entries = new LRUCache<string, Entry>({ max: options.maxEntries });
+  }
+
+  /** The trusted reading of `key`, or undefined when Redis must be asked. */
+  get(key: string, pushLive: boolean): string | null | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.epoch !== this.#epoch || this.#now() >= this.#validUntil(entry, pushLive)) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  /** Register a read about to be sent, so invalidations arriving before its answer are not lost. */
+  beginRead(keys: readonly string[]): ReadTicket {
+    const ticket: ReadTicket = { keys, epoch: this.#epoch, stale: false };
+    for (const key of keys) {
+      let tickets = this.#pending.get(key);
+      if (tickets === undefined) {
+        tickets = new Set();
+        this.#pending.set(key, tickets);
+      }
+      tickets.add(ticket);
+    }
+    return ticket;
+  }
+
+  /** Store the answer of a read unless something invalidated it while it was on the wire. */
+  finishRead(ticket: ReadTicket, readings: ReadonlyMap<string, KeyReading>): void {
+    this.#release(ticket);
+    if (ticket.stale || ticket.epoch !== this.#epoch) return;
+    const now = this.#now();
+    for (const [key, reading] of readings) {
+      const expiresAtMs = reading.pttlMs === -1 ? Infinity : reading.pttlMs > 0 ? now + reading.pttlMs : now;
+      this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch });
+    }
+  }
+
+  /** Forget a read that failed. */
+  abandonRead(ticket: ReadTicket): void {
+    this.#release(ticket);
+  }
+
+  /** A push event said `key` changed. */
+  invalidate(key: string): void {
+    this.#entries.delete(key);
+    const tickets = this.#pending.get(key);
+    if (tickets !== undefined) for (const ticket of tickets) ticket.stale = true;
+  }
+
+  /** Drop everything, including answers still on the wire (push resynchronised). */
+  reset(): void {
+    this.#epoch += 1;
+    this.#entries.clear();
+  }
+
+  /** Number of remembered keys (for tests and diagnostics). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #validUntil(entry: Entry, pushLive: boolean): number {
+    const ttl = pushLive ? this.#options.trustedTtlMs : this.#options.untrustedTtlMs;
+    if (entry.value === null) return entry.fetchedAtMs + ttl;
+    // A revocation stays true until its key expires; without live push a DEL (unrevoke) may go unseen,
+    // so the untrusted bound applies to positive readings too.
+    return pushLive ? entry.expiresAtMs : Math.min(entry.expiresAtMs, entry.fetchedAtMs + ttl);
+  }
+
+  #release(ticket: ReadTicket): void {
+    for (const key of ticket.keys) {
+      const tickets = this.#pending.get(key);
+      if (tickets === undefined) continue;
+      tickets.delete(ticket);
+      if (tickets.size === 0) this.#pending.delete(key);
+    }
+  }
+
+  #now(): number {
+    return this.#options.now();
+  }
+}

@@ -1,0 +1,49 @@
+import { Cluster } from 'ioredis';
+import type { KeyReading } from './local-view.js';
+import type { RevocationRedis } from './redis-client.js';
+
+/** Redis commands one key costs: GET (the value) and PTTL (how long a positive answer may be cached). */
+export const COMMANDS_PER_KEY = 2;
+
+type PipelineResult = Array<[error: Error | null, result: unknown]> | null;
+
+/**
+ * Read value and remaining TTL of `keys` in one round trip: one pipeline on a single server; on a
+ * cluster one pipeline per key, sent together (the keys may live on different nodes, and a cluster
+ * pipeline must stay within one slot).
+ */
+export async function readKeys(client: RevocationRedis, keys: readonly string[]): Promise<Map<string, KeyReading>> {
+  const readings = new Map<string, KeyReading>();
+  if (client instanceof Cluster) {
+    const results = await Promise.all(keys.map((key) => client.pipeline().get(key).pttl(key).exec()));
+    keys.forEach((key, i) => readings.set(key, toReading(key, results[i] ?? null, 0)));
+    return readings;
+  }
+  const pipeline = client.pipeline();
+  for (const key of keys) pipeline.get(key).pttl(key);
+  const result = await pipeline.exec();
+  keys.forEach((key, i) => readings.set(key, toReading(key, result, i * COMMANDS_PER_KEY)));
+  return readings;
+}
+
+function toReading(key: string, result: PipelineResult, offset: number): KeyReading {
+  if (result === null) throw new Error(`pipeline for ${describe(key)} was discarded`);
+  const getReply = replyAt(result, offset);
+  const pttlReply = replyAt(result, offset + 1);
+  const value = getReply === null ? null : typeof getReply === 'string' ? getReply : String(getReply);
+  const pttlMs = typeof pttlReply === 'number' ? pttlReply : Number(pttlReply);
+  return { value, pttlMs: Number.isFinite(pttlMs) ? pttlMs : -2 };
+}
+
+function replyAt(result: NonNullable<PipelineResult>, index: number): unknown {
+  const entry = result[index];
+  if (entry === undefined) throw new Error('pipeline returned fewer replies than commands');
+  const [error, reply] = entry;
+  if (error !== null) throw error;
+  return reply;
+}
+
+/** Key names are not secret but may be long; errors mention only their length. */
+function describe(key: string): string {
+  return `a key of ${key.length} characters`;
+}
