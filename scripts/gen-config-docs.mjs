@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+/**
+ * Generates docs/configuration.md from the JSON Schemas the code validates with, so
+ * the reference cannot drift from the code:
+ *   - the runner configuration: runner/config/schema.ts (runnerSettingsSchema)
+ *   - the jwt-auth route configuration: plugins/jwt-auth/conf-schema.ts (jwtAuthConfSchema)
+ * It imports the BUILT modules from dist/, so run `npm run build` first.
+ *
+ *   node scripts/gen-config-docs.mjs            write docs/configuration.md
+ *   node scripts/gen-config-docs.mjs --check    exit 1 when docs/configuration.md is not current
+ *   --out FILE                                  use FILE instead of docs/configuration.md
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DEFAULT_OUT = join(ROOT, 'docs', 'configuration.md');
+const RUNNER_SCHEMA_MODULE = join(ROOT, 'dist', 'runner', 'config', 'schema.js');
+const JWT_AUTH_SCHEMA_MODULE = join(ROOT, 'dist', 'plugins', 'jwt-auth', 'conf-schema.js');
+
+function parseArgs(argv) {
+  const args = { check: false, out: DEFAULT_OUT };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (arg === '--check') args.check = true;
+    else if (arg === '--out' && argv[i + 1] !== undefined) args.out = argv[(i += 1)];
+    else {
+      process.stderr.write(`gen-config-docs: unknown argument ${arg}\nusage: gen-config-docs.mjs [--check] [--out FILE]\n`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+async function importBuilt(file) {
+  if (!existsSync(file)) {
+    process.stderr.write(`gen-config-docs: ${relative(ROOT, file)} is missing; run \`npm run build\` first\n`);
+    process.exit(1);
+  }
+  return import(pathToFileURL(file).href);
+}
+
+// ---------------------------------------------------------------------------
+// Schema -> table rows
+
+/** Markdown-safe single-line cell text. */
+function cell(text) {
+  return String(text).replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+}
+
+function code(value) {
+  return `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``;
+}
+
+function typeNames(schema) {
+  if (schema === undefined || schema === null || typeof schema !== 'object') return [];
+  const types = Array.isArray(schema.type) ? schema.type : schema.type === undefined ? [] : [schema.type];
+  const branches = [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])].filter((b) => b.type !== undefined);
+  const names = types.length > 0 ? types : [...new Set(branches.flatMap((b) => (Array.isArray(b.type) ? b.type : [b.type])))];
+  return names.map((name) => {
+    if (name !== 'array') return name;
+    const items = schema.items ?? branches.find((b) => b.type === 'array')?.items;
+    const itemTypes = typeNames(items);
+    return itemTypes.length > 0 ? `array of ${itemTypes.join(' or ')}` : 'array';
+  });
+}
+
+function typeCell(schema) {
+  const parts = [typeNames(schema).join(' or ') || 'any'];
+  const values = schema.enum ?? schema.items?.enum;
+  if (values !== undefined) parts.push(`one of ${values.map(code).join(', ')}`);
+  const min = schema.minimum;
+  const max = schema.maximum;
+  if (min !== undefined || max !== undefined) parts.push(`${min ?? '…'}–${max ?? '…'}`);
+  return parts.join('; ');
+}
+
+function defaultCell(schema, required) {
+  if (required) return 'required';
+  if (schema.default === undefined) return '';
+  return code(schema.default);
+}
+
+/** Rows for every property of `schema`, depth first, with dotted paths. */
+function rowsOf(schema, path, rows) {
+  const required = new Set(schema.required ?? []);
+  for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+    const field = path === '' ? name : `${path}.${name}`;
+    rows.push([code(field), typeCell(prop), defaultCell(prop, required.has(name)), cell(prop.description ?? '')]);
+    descend(prop, field, rows);
+  }
+  return rows;
+}
+
+function descend(prop, field, rows) {
+  if (prop.properties !== undefined) rowsOf(prop, field, rows);
+  const extra = prop.additionalProperties;
+  if (extra !== undefined && typeof extra === 'object') {
+    if (extra.properties !== undefined) rowsOf(extra, `${field}.<name>`, rows);
+    else rows.push([code(`${field}.<key>`), typeCell(extra), '', cell(extra.description ?? 'One entry.')]);
+  }
+  const items = prop.items;
+  if (items !== undefined && typeof items === 'object' && items.properties !== undefined) rowsOf(items, `${field}[]`, rows);
+}
+
+function table(rows) {
+  const head = '| Field | Type | Default | Description |\n|---|---|---|---|\n';
+  return head + rows.map((row) => `| ${row.join(' | ')} |`).join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Document
+
+function render(runnerSchema, jwtAuthSchema) {
+  return [
+    '# Configuration reference',
+    '',
+    '<!-- Generated by scripts/gen-config-docs.mjs from runner/config/schema.ts and plugins/jwt-auth/conf-schema.ts.',
+    '     Do not edit by hand: change the schemas, then run `npm run docs:config`. A test fails when this file is stale. -->',
+    '',
+    'Two configurations drive the runner: the **runner configuration** (one YAML file per runner process, written',
+    'by the platform operator) and the **jwt-auth route configuration** (one JSON object per APISIX route, written',
+    'by the API owner). Check both offline with',
+    '`apisix-jwt-runner config check --config conf/runner.yaml --route conf/routes/*.json`.',
+    '',
+    '## Runner configuration',
+    '',
+    cell(runnerSchema.description ?? ''),
+    '',
+    'Nested options are written with dots: `redis.key_prefix` is `key_prefix` under `redis:`. `providers.<name>`',
+    'stands for each provider you define.',
+    '',
+    table(rowsOf(runnerSchema, '', [])),
+    '## jwt-auth route configuration',
+    '',
+    cell(jwtAuthSchema.description ?? ''),
+    'It is placed in an APISIX route as a runner-plugin entry of an ext-plugin phase, with the configuration',
+    'serialised as a JSON **string** (APISIX rejects an object there):',
+    '',
+    '```json',
+    '"plugins": { "ext-plugin-pre-req": { "conf": [',
+    '  { "name": "jwt-auth", "value": "{\\"provider\\":\\"corp\\",\\"algorithms\\":[\\"RS256\\"],\\"audience\\":\\"orders\\"}" }',
+    '], "allow_degradation": false } }',
+    '```',
+    '',
+    'See `conf/routes/` for complete route bodies. `issuers[]` entries take the fields listed under `issuers[].`;',
+    '`claims_to_headers.<key>` stands for each claim path you map to a header.',
+    '',
+    table(rowsOf(jwtAuthSchema, '', [])),
+  ].join('\n');
+}
+
+const args = parseArgs(process.argv.slice(2));
+const { runnerSettingsSchema } = await importBuilt(RUNNER_SCHEMA_MODULE);
+const { jwtAuthConfSchema } = await importBuilt(JWT_AUTH_SCHEMA_MODULE);
+const text = render(runnerSettingsSchema, jwtAuthConfSchema);
+const shown = relative(process.cwd(), args.out) || args.out;
+
+if (args.check) {
+  const current = existsSync(args.out) ? readFileSync(args.out, 'utf8') : null;
+  if (current !== text) {
+    process.stderr.write(
+      `${shown} is ${current === null ? 'missing' : 'out of date with the schemas'}: run \`npm run docs:config\` and commit the result\n`,
+    );
+    process.exit(1);
+  }
+  process.stdout.write(`${shown} is current\n`);
+} else {
+  writeFileSync(args.out, text);
+  process.stdout.write(`wrote ${shown}\n`);
+}
