@@ -37,6 +37,8 @@ export const ErrorCode = {
   CLI_USAGE: 'ERR_CLI_USAGE',
   /** A call to APISIX's Admin API failed. */
   ADMIN_API: 'ERR_ADMIN_API',
+  /** A worker process could not reach the primary (multi-process mode). */
+  CLUSTER_UNAVAILABLE: 'ERR_CLUSTER_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

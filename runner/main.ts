@@ -2,6 +2,7 @@
  * Composition root: config -> logger -> plugins -> dispatcher -> socket server,
  * plus signals. The only module that wires concrete pieces together.
  */
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +12,12 @@ import { builtinPlugins } from '../plugins/index.js';
 import { readApisixEnv } from './config/apisix-env.js';
 import { loadRunnerSettings } from './config/loader.js';
 import type { RunnerSettings } from './config/types.js';
+import { WorkerConfDirectory } from './cluster/worker-directory.js';
+import { CLUSTER_BIND_PATH_ENV, isPrimaryMessage } from './cluster/messages.js';
+import { runClusterPrimary } from './cluster/primary.js';
+import { ConfStore } from './core/conf-store.js';
 import { Dispatcher } from './core/dispatcher.js';
+import type { PreparedChain } from './core/plugin-registry.js';
 import { PluginRegistry } from './core/plugin-registry.js';
 import { ErrorCode, RunnerError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -67,14 +73,26 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
     throw err;
   }
 
+  // In a worker of a multi-process runner the primary owns the socket file and the tokens.
+  const sharedBindPath = cluster.isWorker ? env[CLUSTER_BIND_PATH_ENV] : undefined;
   const dispatcher = new Dispatcher({
     registry,
     logger,
     confExpireSeconds: apisix.confExpireSeconds,
     maxConfEntries: settings.limits.max_conf_entries,
+    ...(sharedBindPath === undefined
+      ? {}
+      : {
+          directory: new WorkerConfDirectory(
+            registry,
+            new ConfStore<PreparedChain>({ confExpireSeconds: apisix.confExpireSeconds, maxEntries: settings.limits.max_conf_entries }),
+            { send: (message) => process.send?.(message), onMessage: (listener) => process.on('message', listener) },
+          ),
+        }),
   });
   const server = new SocketServer({
-    path: apisix.socketPath,
+    path: sharedBindPath ?? apisix.socketPath,
+    sharedByPrimary: sharedBindPath !== undefined,
     mode: settings.socket.mode,
     logger,
     dispatcher,
@@ -96,7 +114,7 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
   }
   logger.info(
     { socket: apisix.socketPath, plugins: registry.names(), conf_expire_seconds: apisix.confExpireSeconds, managed: apisix.fromGateway },
-    'runner ready',
+    sharedBindPath === undefined ? 'runner ready' : 'worker ready',
   );
 
   let closing: Promise<void> | null = null;
@@ -154,9 +172,17 @@ async function closePlugins(plugins: readonly AnyPlugin[], logger: Logger): Prom
  * within one second (APISIX sends SIGKILL after about one).
  */
 export async function runUntilSignalled(options: RunnerOptions = {}): Promise<void> {
-  const runner = await startRunner(options);
-  const stop = (signal: NodeJS.Signals) => {
-    runner.logger.info({ signal }, 'stopping');
+  const env = options.env ?? process.env;
+  const settings = options.settings ?? (await loadRunnerSettings({ path: options.configPath, env }));
+  if (cluster.isPrimary && settings.workers > 1) {
+    const apisix = readApisixEnv(env, settings.socket.default_path);
+    await runClusterPrimary({ settings, socketPath: apisix.socketPath, confExpireSeconds: apisix.confExpireSeconds, logger: createLogger(settings.log) });
+    return;
+  }
+
+  const runner = await startRunner({ ...options, settings });
+  const stop = (reason: string) => {
+    runner.logger.info({ reason }, 'stopping');
     const hardExit = setTimeout(() => process.exit(0), HARD_EXIT_MS);
     hardExit.unref();
     runner.close().then(
@@ -164,6 +190,13 @@ export async function runUntilSignalled(options: RunnerOptions = {}): Promise<vo
       () => process.exit(1),
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  if (cluster.isWorker) {
+    // The primary relays APISIX's SIGTERM; a vanished primary means the runner is gone.
+    process.on('message', (message) => {
+      if (isPrimaryMessage(message) && message.t === 'shutdown') stop('primary shutdown');
+    });
+    process.once('disconnect', () => stop('primary disconnected'));
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -59,7 +59,9 @@ export class ConfStore<T> {
       max: options.maxEntries,
       ttl: Math.ceil(options.confExpireSeconds * CONF_TTL_FACTOR * 1000),
       updateAgeOnGet: true,
-      ...(clock ? { perf: clock } : {}),
+      // lru-cache caches its clock reading for `ttlResolution` ms of real time; an
+      // injected clock must be read every time or a test's clock jump goes unseen.
+      ...(clock ? { perf: clock, ttlResolution: 0 } : {}),
       // Drop the key mapping with the entry, but only if the key still points at
       // this token (a newer PrepareConf may already have replaced it).
       dispose: (entry, token) => {
@@ -85,6 +87,15 @@ export class ConfStore<T> {
     this.#byToken.set(token, { key, value: create() });
     if (key !== null) this.#tokenByKey.set(key, token);
     return token as ConfToken;
+  }
+
+  /**
+   * Store `value` under a token minted elsewhere (the primary, in multi-process
+   * mode), replacing whatever this store held for that token.
+   */
+  adopt(token: number, key: string | null, value: T): void {
+    this.#byToken.set(token, { key, value });
+    if (key !== null) this.#tokenByKey.set(key, token);
   }
 
   /** The value for a live token (refreshing its expiry), or undefined. */

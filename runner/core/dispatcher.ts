@@ -16,6 +16,7 @@ import type {
 } from '../protocol/messages.js';
 import { decodeUtf8, encodeUtf8 } from './bytes.js';
 import type { CallScope } from './call-scope.js';
+import { LocalConfDirectory, type ConfDirectory } from './conf-directory.js';
 import { ConfStore, type ConfToken } from './conf-store.js';
 import type { ChainState, PluginRegistry, PreparedChain } from './plugin-registry.js';
 import { NO_ACTION, RequestContextImpl, assertHeaderName, assertHeaderValue } from './request-context.js';
@@ -26,6 +27,8 @@ export interface DispatcherOptions {
   readonly logger: Logger;
   readonly confExpireSeconds: number;
   readonly maxConfEntries: number;
+  /** Token directory; a local ConfStore sized by the two options above when absent. */
+  readonly directory?: ConfDirectory;
 }
 
 /** The body of the 503 a misconfigured route answers with: says what, names no secret. */
@@ -44,44 +47,32 @@ const MISCONFIGURED_STOP: StopAction = Object.freeze({
 const EMPTY_RESPONSE_REPLY: RespCallReply = Object.freeze({ status: 0, headers: null, body: null });
 
 export class Dispatcher {
-  readonly #registry: PluginRegistry;
-  readonly #logger: Logger;
-  readonly #confs: ConfStore<PreparedChain>;
+  readonly #directory: ConfDirectory;
 
   constructor(options: DispatcherOptions) {
-    this.#registry = options.registry;
-    this.#logger = options.logger;
-    this.#confs = new ConfStore<PreparedChain>({
-      confExpireSeconds: options.confExpireSeconds,
-      maxEntries: options.maxConfEntries,
-    });
+    this.#directory =
+      options.directory ??
+      new LocalConfDirectory(
+        options.registry,
+        new ConfStore<PreparedChain>({ confExpireSeconds: options.confExpireSeconds, maxEntries: options.maxConfEntries }),
+      );
   }
 
   /** Answer a PrepareConf. Never throws for a bad conf: that yields a fail-closed chain. */
-  prepareConf(request: PrepareConfRequest): ConfToken {
-    const routeKey = request.key === null ? '' : decodeUtf8(request.key);
-    return this.#confs.prepare(request.key === null ? null : routeKey, () =>
-      this.#registry.prepareChain(
-        routeKey,
-        request.conf.map((entry) => ({
-          name: decodeUtf8(entry.name),
-          value: entry.value === null ? '' : decodeUtf8(entry.value),
-        })),
-      ),
-    );
+  prepareConf(request: PrepareConfRequest): ConfToken | Promise<ConfToken> {
+    const key = request.key === null ? null : decodeUtf8(request.key);
+    const entries = request.conf.map((entry) => ({
+      name: decodeUtf8(entry.name),
+      value: entry.value === null ? '' : decodeUtf8(entry.value),
+    }));
+    return this.#directory.prepare(key, entries);
   }
 
-  get confCount(): number {
-    return this.#confs.size;
-  }
-
-  /** Look a token up; throws CONF_TOKEN_NOT_FOUND so the gateway re-prepares. */
-  chainFor(token: number): PreparedChain {
-    const chain = this.#confs.get(token);
-    if (chain === undefined) {
-      throw new RunnerError(ErrorCode.CONF_TOKEN_NOT_FOUND, `conf token ${token} is unknown or expired`);
-    }
-    return chain;
+  /** Look a token up; throws (or rejects with) CONF_TOKEN_NOT_FOUND so the gateway re-prepares. */
+  chainFor(token: number): PreparedChain | Promise<PreparedChain> {
+    const chain = this.#directory.lookup(token);
+    if (chain instanceof Promise) return chain.then((found) => found ?? tokenNotFound(token));
+    return chain ?? tokenNotFound(token);
   }
 
   /**
@@ -146,6 +137,10 @@ export class Dispatcher {
     }
     return ctx.toReply();
   }
+}
+
+function tokenNotFound(token: number): never {
+  throw new RunnerError(ErrorCode.CONF_TOKEN_NOT_FOUND, `conf token ${token} is unknown or expired`);
 }
 
 export function toStopAction(outcome: StopOutcome): StopAction {

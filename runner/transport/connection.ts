@@ -34,9 +34,12 @@ import {
   type ExtraInfoAnswer,
   type ExtraInfoQuestion,
   type Frame,
+  type HTTPReqCallRequest,
+  type HTTPRespCallRequest,
   type ReqCallAction,
   type RespCallReply,
 } from '../protocol/messages.js';
+import type { PreparedChain } from '../core/plugin-registry.js';
 
 /** Optional counters the server feeds; all methods must be cheap. */
 export interface ConnectionObserver {
@@ -73,6 +76,8 @@ export class Connection implements ExtraInfoPort {
   readonly #options: ConnectionOptions;
   readonly #decoder: FrameDecoder;
   #call: ActiveCall | null = null;
+  /** A top-level frame waits on the conf directory (multi-process mode): nothing else may arrive. */
+  #held = false;
   #closed = false;
   /** Set by the server on shutdown: close as soon as the current call is answered. */
   #draining = false;
@@ -94,7 +99,7 @@ export class Connection implements ExtraInfoPort {
   /** Stop after the current call (or now when idle). */
   drain(): void {
     this.#draining = true;
-    if (this.#call === null) this.#socket.end();
+    if (this.#call === null && !this.#held) this.#socket.end();
   }
 
   destroy(): void {
@@ -143,6 +148,10 @@ export class Connection implements ExtraInfoPort {
   }
 
   #onFrame(frame: Frame): void {
+    if (this.#held) {
+      this.#violation(new RunnerError(ErrorCode.PROTOCOL_UNEXPECTED_FRAME, `frame type ${frame.type} arrived before the previous reply`));
+      return;
+    }
     if (this.#call !== null) {
       if (frame.type === FrameType.ExtraInfo) this.#onAnswer(frame);
       else this.#violation(new RunnerError(ErrorCode.PROTOCOL_UNEXPECTED_FRAME, `frame type ${frame.type} arrived while a call was open`));
@@ -156,7 +165,8 @@ export class Connection implements ExtraInfoPort {
       switch (frame.type) {
         case FrameType.PrepareConf: {
           const token = this.#options.dispatcher.prepareConf(decodePrepareConfRequest(frame.payload));
-          this.#write(encodePrepareConfReply(token));
+          if (token instanceof Promise) this.#hold(token.then((settled) => this.#write(encodePrepareConfReply(settled))));
+          else this.#write(encodePrepareConfReply(token));
           return;
         }
         case FrameType.HTTPReqCall:
@@ -193,9 +203,31 @@ export class Connection implements ExtraInfoPort {
 
   // ---- calls -------------------------------------------------------------------
 
+  /** Wait for the conf directory before answering; an error becomes this frame's error reply. */
+  #hold(work: Promise<void>): void {
+    this.#held = true;
+    work.then(
+      () => {
+        this.#held = false;
+      },
+      (err: unknown) => {
+        this.#held = false;
+        if (!this.#closed) this.#replyError(err);
+      },
+    );
+  }
+
   #startReqCall(payload: Uint8Array): void {
     const request = decodeHTTPReqCallRequest(payload);
     const chain = this.#options.dispatcher.chainFor(request.confToken);
+    if (chain instanceof Promise) {
+      this.#hold(chain.then((found) => (this.#closed ? undefined : this.#runReqCall(request, found))));
+    } else {
+      this.#runReqCall(request, chain);
+    }
+  }
+
+  #runReqCall(request: HTTPReqCallRequest, chain: PreparedChain): void {
     const call = this.#open('req', request.id, chain.routeKey);
     let result: ReqCallAction | Promise<ReqCallAction>;
     try {
@@ -219,6 +251,14 @@ export class Connection implements ExtraInfoPort {
   #startRespCall(payload: Uint8Array): void {
     const request = decodeHTTPRespCallRequest(payload);
     const chain = this.#options.dispatcher.chainFor(request.confToken);
+    if (chain instanceof Promise) {
+      this.#hold(chain.then((found) => (this.#closed ? undefined : this.#runRespCall(request, found))));
+    } else {
+      this.#runRespCall(request, chain);
+    }
+  }
+
+  #runRespCall(request: HTTPRespCallRequest, chain: PreparedChain): void {
     const call = this.#open('resp', request.id, chain.routeKey);
     let result: RespCallReply | Promise<RespCallReply>;
     try {

@@ -1,24 +1,16 @@
 /**
  * The Unix-socket server APISIX's workers connect to (reference 1.4, 1.6, 1.7).
+ * The socket file's life (temporary bind, chmod, atomic rename, unlink only if
+ * still ours) is in socket-file.ts. In a worker process of a multi-process runner
+ * the primary owns the file: the server only listens on the path it is given.
  *
- * Start: the parent directory must exist; bind a temporary path beside the final
- * one, chmod it so unprivileged workers can connect, remember device+inode, then
- * rename it over the final path. The rename atomically replaces whatever sat there
- * (a stale file from a crashed runner, or the socket of the runner being replaced
- * during a reload), so connecting workers never see a missing socket.
- *
- * Stop: stop accepting, let in-flight calls answer, close idle connections, and
- * unlink the socket only if it is still ours — during a reload the new runner has
- * already put a fresh socket at the same path. Binding the temporary name matters
- * here too: libuv unlinks the path it bound when the server closes, which would
- * delete the new runner's socket if we had bound the final path directly.
+ * Stop: stop accepting, let in-flight calls answer, close idle connections.
  */
-import { chmodSync, lstatSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCode, RunnerError } from '../errors.js';
 import { Connection, type ConnectionOptions } from './connection.js';
+import { prepareBindPath, publishSocket, removeSocketIfOurs, type SocketIdentity } from './socket-file.js';
 
 /** Connections can arrive in bursts from many gateway workers at once. */
 const LISTEN_BACKLOG = 4096;
@@ -28,13 +20,15 @@ export interface SocketServerOptions extends Omit<ConnectionOptions, 'logger'> {
   readonly mode: number;
   readonly logger: Logger;
   readonly onConnectionCountChange?: ((open: number) => void) | undefined;
+  /** Worker of a multi-process runner: listen on `path` as given; the primary owns the file. */
+  readonly sharedByPrimary?: boolean;
 }
 
 export class SocketServer {
   readonly #options: SocketServerOptions;
   readonly #connections = new Set<Connection>();
   #server: Server | null = null;
-  #identity: { dev: number; ino: number } | null = null;
+  #identity: SocketIdentity | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: SocketServerOptions) {
@@ -53,10 +47,8 @@ export class SocketServer {
   async start(): Promise<void> {
     if (this.#server !== null) return;
     const { path, mode, logger } = this.#options;
-    assertParentDirectory(path);
-    assertReplaceable(path);
-    const bindPath = `${path}.${process.pid}`;
-    removeIfPresent(bindPath);
+    const shared = this.#options.sharedByPrimary === true;
+    const bindPath = shared ? path : prepareBindPath(path);
 
     const server = createServer({ allowHalfOpen: false }, (socket) => this.#accept(socket));
     this.#server = server;
@@ -71,10 +63,7 @@ export class SocketServer {
       throw new RunnerError(ErrorCode.ENV_INVALID, `cannot listen on ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, { cause });
     });
     server.on('error', (err) => logger.error({ err: { code: (err as NodeJS.ErrnoException).code } }, 'socket server error'));
-    chmodSync(bindPath, mode);
-    const stat = lstatSync(bindPath);
-    this.#identity = { dev: stat.dev, ino: stat.ino };
-    renameSync(bindPath, path);
+    if (!shared) this.#identity = publishSocket(bindPath, path, mode);
     logger.info({ path, mode: mode.toString(8) }, 'listening');
   }
 
@@ -133,47 +122,9 @@ export class SocketServer {
   }
 
   #removeSocketIfOurs(): void {
-    const identity = this.#identity;
-    if (identity === null) return;
+    if (this.#identity === null) return;
+    removeSocketIfOurs(this.#options.path, this.#identity, this.#options.logger);
     this.#identity = null;
-    const { path, logger } = this.#options;
-    try {
-      const stat = lstatSync(path);
-      if (stat.dev === identity.dev && stat.ino === identity.ino) unlinkSync(path);
-      else logger.info({ path }, 'socket file belongs to another runner now; leaving it');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ path, err: { code: (err as NodeJS.ErrnoException).code } }, 'cannot remove the socket file');
-    }
   }
 }
 
-function assertParentDirectory(path: string): void {
-  const parent = dirname(path);
-  let isDirectory = false;
-  try {
-    isDirectory = statSync(parent).isDirectory();
-  } catch {
-    isDirectory = false;
-  }
-  if (!isDirectory) {
-    throw new RunnerError(ErrorCode.ENV_INVALID, `the socket's directory ${parent} does not exist (socket path ${path})`);
-  }
-}
-
-function assertReplaceable(path: string): void {
-  try {
-    if (lstatSync(path).isDirectory()) {
-      throw new RunnerError(ErrorCode.ENV_INVALID, `the socket path ${path} is a directory`);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
-
-function removeIfPresent(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
