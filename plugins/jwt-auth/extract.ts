@@ -19,7 +19,12 @@ export interface TokenSources {
 export type Extraction =
   | { readonly kind: 'none' }
   | { readonly kind: 'token'; readonly token: string; readonly sources: readonly TokenSource[] }
-  | { readonly kind: 'invalid_request'; readonly detail: string };
+  | {
+      readonly kind: 'invalid_request';
+      readonly detail: string;
+      /** Every source that carried something token-like: `hide_credentials` still clears them in report_only. */
+      readonly sources: readonly TokenSource[];
+    };
 
 const BEARER = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i;
 const BEARER_SCHEME = /^Bearer([ \t]|$)/i;
@@ -81,19 +86,20 @@ async function fromForm(req: RequestContext, field: string): Promise<Found> {
 
 /** Look for the token in every configured source. */
 export async function extractToken(req: RequestContext, sources: TokenSources): Promise<Extraction> {
-  const found: Found[] = [];
-  if (sources.header !== null) found.push(fromHeader(req, sources.header));
-  if (sources.query !== null) found.push(single(req.args.getAll(sources.query), 'query', 'query argument'));
-  if (sources.cookie !== null) found.push(single(cookieValues(req, sources.cookie), 'cookie', 'cookie'));
-  if (sources.formField !== null) found.push(await fromForm(req, sources.formField));
+  const found: Array<readonly [TokenSource, Found]> = [];
+  if (sources.header !== null) found.push(['header', fromHeader(req, sources.header)]);
+  if (sources.query !== null) found.push(['query', single(req.args.getAll(sources.query), 'query', 'query argument')]);
+  if (sources.cookie !== null) found.push(['cookie', single(cookieValues(req, sources.cookie), 'cookie', 'cookie')]);
+  if (sources.formField !== null) found.push(['form', await fromForm(req, sources.formField)]);
+  const present = found.filter(([, item]) => item !== null).map(([source]) => source);
 
   let token: string | null = null;
   const where: TokenSource[] = [];
-  for (const item of found) {
+  for (const [, item] of found) {
     if (item === null) continue;
-    if ('invalid' in item) return { kind: 'invalid_request', detail: item.invalid };
+    if ('invalid' in item) return { kind: 'invalid_request', detail: item.invalid, sources: present };
     if (token !== null && token !== item.token) {
-      return { kind: 'invalid_request', detail: 'the request carries more than one token' };
+      return { kind: 'invalid_request', detail: 'the request carries more than one token', sources: present };
     }
     token = item.token;
     where.push(item.source);

@@ -115,10 +115,12 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
     }
     count('report_only_deny', denial.reason);
     req.logger.info(
-      { reason: denial.reason, ...(token === null ? {} : { token: tokenFingerprint(token) }) },
+      // Not named `token`: the runner's logger redacts that field, which would hide the fingerprint.
+      { reason: denial.reason, ...(token === null ? {} : { token_fingerprint: tokenFingerprint(token) }) },
       'jwt-auth report_only: request would be denied',
     );
-    if (token !== null && prepared.hideCredentials) await hideCredentials(req, prepared.sources, foundIn);
+    // foundIn also lists where an ambiguous request (no single token) carried credentials.
+    if (foundIn.length > 0 && prepared.hideCredentials) await hideCredentials(req, prepared.sources, foundIn);
     return CONTINUE;
   };
 
@@ -198,7 +200,7 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
 
     if (extraction.kind === 'invalid_request') {
       const stop = invalidRequest(prepared.realm, extraction.detail);
-      return deny(req, prepared, { kind: 'response', reason: 'invalid_request', stop }, null, []);
+      return deny(req, prepared, { kind: 'response', reason: 'invalid_request', stop }, null, extraction.sources);
     }
     if (extraction.kind === 'none') {
       if (prepared.anonymous) {

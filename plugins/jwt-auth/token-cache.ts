@@ -34,9 +34,15 @@ export class VerifiedTokenCache {
     this.lru = new LRUCache<string, CachedVerification>({ max: maxEntries, ttlAutopurge: false });
   }
 
-  /** The cache key of a token under one prepared conf. */
+  /**
+   * The cache key of a token under one prepared conf. Hashed as UTF-8, which is
+   * injective on the strings a header can decode to: a byte-truncating encoding
+   * (latin1) would map a token with `U+0165` in place of `e` onto the cached key of
+   * the genuine token, and the forged spelling would pass as a cache hit
+   * (found by the jwt-token fuzz target).
+   */
   static keyFor(token: string, confId: number): string {
-    return `${confId}:${createHash('sha256').update(token, 'latin1').digest('base64')}`;
+    return `${confId}:${createHash('sha256').update(token, 'utf8').digest('base64')}`;
   }
 
   /** The entry, unless missing or past its expiry on the plugin clock. */
