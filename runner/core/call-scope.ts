@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ExtraInfoAnswer, ExtraInfoQuestion } from '../protocol/messages.js';
+import { copyBytes, decodeUtf8 } from './bytes.js';
 
 /** Asks the gateway a question over the call's own connection (ExtraInfo). */
 export interface ExtraInfoPort {
@@ -16,6 +17,8 @@ export class CallScope {
   #abortReason: unknown = undefined;
   #aborted = false;
   #logger: Logger | null = null;
+  #vars: Map<string, Promise<string | null>> | null = null;
+  #body: Promise<Uint8Array | null> | null = null;
 
   constructor(
     readonly port: ExtraInfoPort,
@@ -41,6 +44,26 @@ export class CallScope {
     this.#aborted = true;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+  }
+
+  /** A gateway variable, asked once per call (ExtraInfo Var) and decoded as UTF-8. */
+  var(name: string): Promise<string | null> {
+    this.#vars ??= new Map();
+    let answer = this.#vars.get(name);
+    if (answer === undefined) {
+      answer = this.port.ask({ kind: 'var', name }).then((bytes) => (bytes === null ? null : decodeUtf8(bytes)));
+      this.#vars.set(name, answer);
+    }
+    return answer;
+  }
+
+  /**
+   * The call's body, asked once (a second RespBody question would read a consumed
+   * upstream reader) and copied, since the answer aliases the receive buffer.
+   */
+  body(kind: 'req_body' | 'resp_body'): Promise<Uint8Array | null> {
+    this.#body ??= this.port.ask({ kind }).then((bytes) => (bytes === null ? null : copyBytes(bytes)));
+    return this.#body;
   }
 
   get logger(): Logger {

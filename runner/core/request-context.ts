@@ -195,8 +195,6 @@ export class RequestContextImpl implements RequestContext {
   #path: string | null = null;
   #pathChanged = false;
   #body: Uint8Array | null = null;
-  #bodyRequest: Promise<Uint8Array | null> | null = null;
-  readonly #vars = new Map<string, Promise<string | null>>();
   readonly #respHeaders: OutEntry[] = [];
 
   constructor(
@@ -243,19 +241,13 @@ export class RequestContextImpl implements RequestContext {
   }
 
   var(name: string): Promise<string | null> {
-    let answer = this.#vars.get(name);
-    if (answer === undefined) {
-      answer = this.scope.port.ask({ kind: 'var', name }).then((bytes) => (bytes === null ? null : decodeUtf8(bytes)));
-      this.#vars.set(name, answer);
-    }
-    return answer;
+    return this.scope.var(name);
   }
 
   body(): Promise<Uint8Array | null> {
-    // The answer aliases the receive buffer: copy once, and hand out that copy.
-    this.#bodyRequest ??= this.scope.port.ask({ kind: 'req_body' }).then((bytes) => (bytes === null ? null : copyBytes(bytes)));
-    return this.#bodyRequest;
+    return this.scope.body('req_body');
   }
+
 
   setBody(body: string | Uint8Array): void {
     const bytes = typeof body === 'string' ? encodeUtf8(body) : copyBytes(body);

@@ -79,8 +79,6 @@ export class ResponseContextImpl implements ResponseContext {
   #status: number;
   #statusChanged = false;
   #body: Uint8Array | null = null;
-  #bodyRequest: Promise<Uint8Array | null> | null = null;
-  readonly #vars = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly call: HTTPRespCallRequest,
@@ -111,19 +109,13 @@ export class ResponseContextImpl implements ResponseContext {
   }
 
   var(name: string): Promise<string | null> {
-    let answer = this.#vars.get(name);
-    if (answer === undefined) {
-      answer = this.scope.port.ask({ kind: 'var', name }).then((bytes) => (bytes === null ? null : decodeUtf8(bytes)));
-      this.#vars.set(name, answer);
-    }
-    return answer;
+    return this.scope.var(name);
   }
 
   body(): Promise<Uint8Array | null> {
-    // Asked at most once per call: a second RespBody question reads a consumed upstream reader.
-    this.#bodyRequest ??= this.scope.port.ask({ kind: 'resp_body' }).then((bytes) => (bytes === null ? null : copyBytes(bytes)));
-    return this.#bodyRequest;
+    return this.scope.body('resp_body');
   }
+
 
   setStatus(status: number): void {
     if (!Number.isInteger(status) || status < 100 || status > 599) {

@@ -34,10 +34,6 @@ import {
   type ExtraInfoAnswer,
   type ExtraInfoQuestion,
   type Frame,
-  type HTTPReqCallRequest,
-  type HTTPRespCallRequest,
-  type ReqCallAction,
-  type RespCallReply,
 } from '../protocol/messages.js';
 import type { PreparedChain } from '../core/plugin-registry.js';
 
@@ -61,8 +57,11 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
+type CallKind = 'req' | 'resp';
+type Run<R> = (chain: PreparedChain, scope: CallScope) => R | Promise<R>;
+
 interface ActiveCall {
-  readonly kind: 'req' | 'resp';
+  readonly kind: CallKind;
   readonly id: number;
   readonly scope: CallScope;
   readonly startedAt: number;
@@ -219,50 +218,40 @@ export class Connection implements ExtraInfoPort {
 
   #startReqCall(payload: Uint8Array): void {
     const request = decodeHTTPReqCallRequest(payload);
-    const chain = this.#options.dispatcher.chainFor(request.confToken);
-    if (chain instanceof Promise) {
-      this.#hold(chain.then((found) => (this.#closed ? undefined : this.#runReqCall(request, found))));
-    } else {
-      this.#runReqCall(request, chain);
-    }
-  }
-
-  #runReqCall(request: HTTPReqCallRequest, chain: PreparedChain): void {
-    const call = this.#open('req', request.id, chain.routeKey);
-    let result: ReqCallAction | Promise<ReqCallAction>;
-    try {
-      result = this.#options.dispatcher.handleReqCall(request, chain, call.scope);
-    } catch (err) {
-      this.#finish(call, err, null);
-      return;
-    }
-    if (result instanceof Promise) {
-      this.#arm(call);
-      result.then(
-        (action) => this.#finish(call, null, () => encodeReqCallReply(call.id, action)),
-        (err: unknown) => this.#finish(call, err, null),
-      );
-    } else {
-      const action = result;
-      this.#finish(call, null, () => encodeReqCallReply(call.id, action));
-    }
+    this.#startCall(
+      'req',
+      request,
+      (chain, scope) => this.#options.dispatcher.handleReqCall(request, chain, scope),
+      (action) => encodeReqCallReply(request.id, action),
+    );
   }
 
   #startRespCall(payload: Uint8Array): void {
     const request = decodeHTTPRespCallRequest(payload);
+    this.#startCall(
+      'resp',
+      request,
+      (chain, scope) => this.#options.dispatcher.handleRespCall(request, chain, scope),
+      (reply) => encodeRespCallReply(request.id, reply),
+    );
+  }
+
+  /** Find the call's chain (possibly asking the primary), then run it. */
+  #startCall<R>(kind: CallKind, request: { readonly id: number; readonly confToken: number }, run: Run<R>, encode: (result: R) => Buffer): void {
     const chain = this.#options.dispatcher.chainFor(request.confToken);
     if (chain instanceof Promise) {
-      this.#hold(chain.then((found) => (this.#closed ? undefined : this.#runRespCall(request, found))));
+      this.#hold(chain.then((found) => (this.#closed ? undefined : this.#runCall(kind, request.id, found, run, encode))));
     } else {
-      this.#runRespCall(request, chain);
+      this.#runCall(kind, request.id, chain, run, encode);
     }
   }
 
-  #runRespCall(request: HTTPRespCallRequest, chain: PreparedChain): void {
-    const call = this.#open('resp', request.id, chain.routeKey);
-    let result: RespCallReply | Promise<RespCallReply>;
+  /** Run the chain; a synchronous result is answered at once, a promise under the per-call deadline. */
+  #runCall<R>(kind: CallKind, id: number, chain: PreparedChain, run: Run<R>, encode: (result: R) => Buffer): void {
+    const call = this.#open(kind, id, chain.routeKey);
+    let result: R | Promise<R>;
     try {
-      result = this.#options.dispatcher.handleRespCall(request, chain, call.scope);
+      result = run(chain, call.scope);
     } catch (err) {
       this.#finish(call, err, null);
       return;
@@ -270,16 +259,16 @@ export class Connection implements ExtraInfoPort {
     if (result instanceof Promise) {
       this.#arm(call);
       result.then(
-        (reply) => this.#finish(call, null, () => encodeRespCallReply(call.id, reply)),
+        (value: R) => this.#finish(call, null, () => encode(value)),
         (err: unknown) => this.#finish(call, err, null),
       );
     } else {
-      const reply = result;
-      this.#finish(call, null, () => encodeRespCallReply(call.id, reply));
+      const value = result;
+      this.#finish(call, null, () => encode(value));
     }
   }
 
-  #open(kind: 'req' | 'resp', id: number, routeKey: string): ActiveCall {
+  #open(kind: CallKind, id: number, routeKey: string): ActiveCall {
     const call: ActiveCall = {
       kind,
       id,
