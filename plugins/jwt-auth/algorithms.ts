@@ -3,25 +3,10 @@
  * `none` is deliberately absent: it can never be listed, so it can never pass.
  */
 
-/** JWS `alg` values a route may list in `algorithms`. */
-export const JWS_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-] as const;
+import { JWS_ALGORITHMS, type JwsAlgorithm } from '../../runner/plugin-api/index.js';
 
-export type JwsAlgorithm = (typeof JWS_ALGORITHMS)[number];
+/** JWS `alg` values a route may list in `algorithms` (the runner's list, shared with providers). */
+export { JWS_ALGORITHMS, type JwsAlgorithm };
 
 /** The key family an algorithm is pinned to. */
 export type KeyFamily = 'oct' | 'RSA' | 'EC' | 'OKP';

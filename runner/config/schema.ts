@@ -20,22 +20,10 @@
 /** A JSON Schema object as this module builds it. */
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
-/** JWS algorithms a provider may list. `none` is deliberately absent and never accepted. */
-export const JWS_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
+/** JWS algorithms a provider may list (shared with jwt-auth's route conf). */
+import { JWS_ALGORITHMS } from './jws-algorithms.js';
+
+export { JWS_ALGORITHMS };
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 

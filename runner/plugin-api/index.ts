@@ -21,6 +21,7 @@ import type { Registry } from 'prom-client';
 export type { Logger } from 'pino';
 export { RunnerError, ErrorCode, isRunnerError, assertNever } from '../errors.js';
 export type { RunnerSettings, ProviderSettings, RedisSettings } from '../config/types.js';
+export { JWS_ALGORITHMS, type JwsAlgorithm } from '../config/jws-algorithms.js';
 
 /** What a hook may return. `undefined` means {@link CONTINUE}. */
 export type Outcome = ContinueOutcome | StopOutcome;
