@@ -1,0 +1,101 @@
+/**
+ * One measured run: the load generator against a started runner, with the runner's
+ * CPU time (utime + stime of its whole process tree) sampled exactly at the edges of
+ * the measured window, and the verified-token cache counters scraped around it when
+ * the metrics endpoint is on.
+ */
+import { request } from 'node:http';
+import type { BenchRunner } from './bench-runner.js';
+import type { LoadJob, LoadResult } from './load-job.js';
+import { cpuSeconds, processTree } from './proc-stats.js';
+import { jobFile, runLoad } from './run-load.js';
+import type { LoadHooks } from './run-load.js';
+
+export interface RunMeasurement {
+  readonly load: LoadResult;
+  /** Runner CPU (all its processes) inside the window, per completed call. */
+  readonly runnerCpuUsPerCall: number;
+  /** Runner CPU inside the window as a share of one core (1.0 = one core busy). */
+  readonly runnerCores: number;
+  /** Share of jwt verifications answered from the verified-token cache in this run; null when not scraped. */
+  readonly cacheHitRatio: number | null;
+}
+
+export interface MeasureOptions {
+  readonly runner: BenchRunner;
+  readonly job: Omit<LoadJob, 'socketPath'>;
+  readonly workDir: string;
+  readonly name: string;
+  /** Metrics port of the runner, to scrape cache counters; null to skip. */
+  readonly metricsPort: number | null;
+  readonly onProgress?: LoadHooks['onProgress'];
+}
+
+export async function measureRun(options: MeasureOptions): Promise<RunMeasurement> {
+  const { runner } = options;
+  let cpuStart = 0;
+  let cpuEnd = 0;
+  let tree: number[] = [runner.pid];
+  const port = options.metricsPort;
+  // Scraped at the window edges (started there, answered a few ms later) so warm-up misses do not count.
+  let before: Promise<CacheCounters | null> = Promise.resolve(null);
+  let after: Promise<CacheCounters | null> = Promise.resolve(null);
+  const load = await runLoad({ ...options.job, socketPath: runner.socketPath }, jobFile(options.workDir, options.name), {
+    onMeasuring: () => {
+      tree = processTree(runner.pid);
+      cpuStart = cpuSeconds(tree);
+      if (port !== null) before = scrapeCacheCounters(port);
+    },
+    onMeasured: () => {
+      cpuEnd = cpuSeconds(tree);
+      if (port !== null) after = scrapeCacheCounters(port);
+    },
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+  });
+  const [first, last] = await Promise.all([before, after]);
+  const cpuSecondsUsed = cpuEnd - cpuStart;
+  let cacheHitRatio: number | null = null;
+  if (first !== null && last !== null) {
+    const hits = last.hits - first.hits;
+    const lookups = hits + last.misses - first.misses;
+    cacheHitRatio = lookups === 0 ? null : hits / lookups;
+  }
+  return {
+    load,
+    runnerCpuUsPerCall: load.calls === 0 ? Number.NaN : (cpuSecondsUsed * 1e6) / load.calls,
+    runnerCores: cpuSecondsUsed / (load.windowMs / 1000),
+    cacheHitRatio,
+  };
+}
+
+interface CacheCounters {
+  readonly hits: number;
+  readonly misses: number;
+}
+
+/** Reads the jwt-auth verified-token cache counters from the runner's Prometheus endpoint. */
+export function scrapeCacheCounters(port: number): Promise<CacheCounters | null> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', timeout: 2000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ hits: metricValue(text, 'jwt_auth_token_cache_hits_total'), misses: metricValue(text, 'jwt_auth_token_cache_misses_total') }));
+    });
+    req.on('error', () => resolve(null));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function metricValue(text: string, name: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    }
+  }
+  return total;
+}
