@@ -14,7 +14,7 @@ import { GO_REFERENCE, targetRatio } from './lib/go-reference.js';
 import { measureRun } from './lib/measure.js';
 import type { RunMeasurement } from './lib/measure.js';
 import { RssSampler, processTree } from './lib/proc-stats.js';
-import { freeLoopbackPort } from './lib/redis-server.js';
+import { freeLoopbackPort } from '../bin/lib/redis-server.js';
 import { ScenarioEnvironment } from './lib/scenario-env.js';
 import { defaultMatrix, filterScenarios, fullMatrix, scenarioConf, withConnections } from './lib/scenarios.js';
 import type { Scenario } from './lib/scenarios.js';

@@ -9,12 +9,11 @@
  *
  * Everything it starts is stopped and every temporary file removed on exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -24,6 +23,7 @@ import { validateRunnerSettings } from '../runner/config/loader.js';
 import { startHttpGateway, type RunningHttpGateway } from '../runner/gateway/http-gateway.js';
 import { parseRoutes } from '../runner/gateway/routes-file.js';
 import { startRunner } from '../runner/main.js';
+import { startRedisServer, type RedisServerHandle } from './lib/redis-server.js';
 
 const PREFERRED_PORT = 9080;
 const ISSUER = 'https://id.demo.test';
@@ -34,7 +34,6 @@ const REVOCATION_BUDGET_MS = 1000;
 /** How long the demo keeps probing after a revocation before calling the step failed. */
 const REVOCATION_GIVE_UP_MS = 5000;
 const REVOCATION_POLL_MS = 20;
-const REDIS_READY_TIMEOUT_MS = 10_000;
 const KEY_PREFIX = 'jwt:revoked:';
 
 const out = (line = ''): void => {
@@ -63,61 +62,15 @@ async function cleanupAll(): Promise<void> {
 
 type RedisStart = { readonly url: string } | { readonly off: string };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(dir: string): Promise<RedisStart> {
-  const port = await freePort();
-  let child: ChildProcess;
+async function startRedis(): Promise<RedisStart> {
+  let redis: RedisServerHandle;
   try {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    redis = await startRedisServer();
   } catch (err) {
-    return { off: `redis-server could not be started (${err instanceof Error ? err.message : String(err)})` };
+    return { off: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
   }
-  let output = '';
-  const ready = await new Promise<true | string>((resolve) => {
-    const timer = setTimeout(() => resolve(`redis-server was not ready within ${REDIS_READY_TIMEOUT_MS} ms`), REDIS_READY_TIMEOUT_MS);
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(err.code === 'ENOENT' ? 'redis-server is not installed (Debian: apt-get install redis-server)' : `redis-server failed: ${err.message}`);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(`redis-server exited at start (code ${code})`);
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-  });
-  if (ready !== true) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    return { off: ready };
-  }
-  child.stdout?.resume();
-  child.stderr?.resume();
-  cleanups.push(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-    await exited;
-    clearTimeout(timer);
-  });
-  return { url: `redis://127.0.0.1:${port}` };
+  cleanups.push(() => redis.stop());
+  return { url: redis.url };
 }
 
 // ---------------------------------------------------------------------------
@@ -278,7 +231,7 @@ async function main(): Promise<number> {
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
 
   out('apisix-jwt-runner demo: everything runs on loopback and is removed on exit.');
-  const redis = await startRedis(dir);
+  const redis = await startRedis();
   if ('off' in redis) out(`revocation: off, because ${redis.off}`);
   else out(`revocation: on (redis-server at ${redis.url})`);
 

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { startBenchRedis } from './redis-server.js';
-import type { BenchRedis } from './redis-server.js';
+import { startRedisServer, type RedisServerHandle } from '../../bin/lib/redis-server.js';
 import type { Scenario } from './scenarios.js';
 import { WARM_TOKEN_COUNT } from './scenarios.js';
 import { generateBenchKeys, mintTokens } from './tokens.js';
@@ -30,7 +29,7 @@ export class ScenarioEnvironment {
   readonly #coldTokens: number;
   readonly #log: (line: string) => void;
   readonly #materials = new Map<BenchAlgorithm, AlgorithmMaterial>();
-  #redis: Promise<BenchRedis> | null = null;
+  #redis: Promise<RedisServerHandle> | null = null;
 
   /**
    * @param coldTokens distinct tokens minted for the cold mix; a pool larger than the
@@ -96,8 +95,8 @@ export class ScenarioEnvironment {
     return material;
   }
 
-  async #startRedis(): Promise<BenchRedis> {
-    const redis = await startBenchRedis();
+  async #startRedis(): Promise<RedisServerHandle> {
+    const redis = await startRedisServer();
     const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await client.connect();
