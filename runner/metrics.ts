@@ -70,6 +70,8 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
       resolve();
     });
   });
-  logger.info({ host, port }, 'metrics endpoint listening');
+  const address = server.address();
+  // With port 0 the kernel picks one: log the real port so operators (and tests) can find it.
+  logger.info({ host, port: typeof address === 'object' && address !== null ? address.port : port }, 'metrics endpoint listening');
   return server;
 }
