@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import { ErrorCode, RunnerError } from '../errors.js';
+import { X_ERROR_KEYWORD, describeSchemaErrors, joinPath } from '../schema-errors.js';
 import { runnerSettingsSchema } from './schema.js';
 import type { RunnerSettings, SecretSource } from './types.js';
 
@@ -87,7 +88,7 @@ export function validateRunnerSettings(
 
   const validate = settingsValidator();
   if (!validate(data)) {
-    const problems = describeValidationErrors(validate.errors ?? [], data, overrides);
+    const problems = describeSchemaErrors(validate.errors, { data, annotate: (path) => overrideNote(path, overrides) });
     throw configError(options.origin, problems);
   }
 
@@ -265,86 +266,10 @@ let cachedValidator: ValidateFunction | undefined;
 function settingsValidator(): ValidateFunction {
   if (cachedValidator === undefined) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
+    ajv.addKeyword(X_ERROR_KEYWORD);
     cachedValidator = ajv.compile(runnerSettingsSchema);
   }
   return cachedValidator;
-}
-
-/**
- * Turn ajv errors into one line per problem, `path: what is wrong`. Combinators that
- * carry an `x-error` message replace the errors of their branches. Never includes
- * the offending value.
- */
-function describeValidationErrors(
-  errors: readonly ErrorObject[],
-  data: unknown,
-  overrides: readonly EnvOverride[],
-): string[] {
-  const explained = errors.filter((e) => (e.keyword === 'oneOf' || e.keyword === 'anyOf') && xError(e) !== undefined);
-  const isBranchOfExplained = (e: ErrorObject): boolean =>
-    explained.some(
-      (c) =>
-        c !== e &&
-        e.schemaPath.startsWith(`${c.schemaPath}/`) &&
-        (e.instancePath === c.instancePath || e.instancePath.startsWith(`${c.instancePath}/`)),
-    );
-
-  // A value of the wrong type makes every combinator on it fail too; the type error alone says it.
-  const relevant = errors.filter((e) => !isBranchOfExplained(e));
-  const wrongTypePaths = new Set(relevant.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
-
-  const lines: string[] = [];
-  for (const e of relevant) {
-    if (explained.includes(e) && wrongTypePaths.has(e.instancePath)) continue;
-    if (e.keyword === 'propertyNames') continue; // its nested error (with propertyName) says more
-    const line = describeError(e, data);
-    const withSource = line.path === undefined ? line.text : `${line.text}${overrideNote(line.path, overrides)}`;
-    if (!lines.includes(withSource)) lines.push(withSource);
-  }
-  // Filtering must never leave an operator with an empty list.
-  return lines.length > 0 ? lines : errors.map((e) => describeError(e, data).text);
-}
-
-function describeError(e: ErrorObject, data: unknown): { path: string | undefined; text: string } {
-  const where = displayPath(e.instancePath, data);
-  const at = where === '' ? 'top level' : where;
-  const params = e.params as Record<string, unknown>;
-  const propertyName = (e as { propertyName?: unknown }).propertyName;
-
-  if (typeof propertyName === 'string') {
-    return { path: undefined, text: `invalid name "${propertyName}" at ${at}: ${e.message ?? 'is not allowed'}` };
-  }
-  switch (e.keyword) {
-    case 'additionalProperties':
-      return { path: where, text: `unknown field "${String(params['additionalProperty'])}" at ${at}` };
-    case 'required': {
-      const field = joinPath(where, String(params['missingProperty']));
-      return { path: field, text: `${field}: is required` };
-    }
-    case 'enum': {
-      const allowed = Array.isArray(params['allowedValues']) ? params['allowedValues'].map(String).join(', ') : '';
-      return { path: where, text: `${at}: must be one of ${allowed}` };
-    }
-    case 'type': {
-      const types = Array.isArray(params['type']) ? params['type'].map(String) : String(params['type']).split(',');
-      return { path: where, text: `${at}: must be ${types.join(' or ')}` };
-    }
-    case 'oneOf':
-    case 'anyOf': {
-      const message = xError(e);
-      if (message !== undefined) return { path: where, text: `${at}: ${message}` };
-      break;
-    }
-  }
-  return { path: where, text: `${at}: ${e.message ?? `fails "${e.keyword}"`}` };
-}
-
-function xError(e: ErrorObject): string | undefined {
-  const parent: unknown = e.parentSchema;
-  if (!isPlainObject(parent)) return undefined;
-  const message = parent['x-error'];
-  return typeof message === 'string' ? message : undefined;
 }
 
 /** Say which environment variable supplied a value when the error is about it. */
@@ -356,30 +281,6 @@ function overrideNote(errorPath: string, overrides: readonly EnvOverride[]): str
   return errorPath === hit.path || errorPath.startsWith(`${hit.path}.`)
     ? ` (from ${hit.variable})`
     : ` (${hit.path} from ${hit.variable})`;
-}
-
-/** `/providers/corp/algorithms/0` -> `providers.corp.algorithms[0]`, using the data to tell arrays from maps. */
-function displayPath(instancePath: string, data: unknown): string {
-  if (instancePath === '') return '';
-  let out = '';
-  let node: unknown = data;
-  for (const rawSegment of instancePath.slice(1).split('/')) {
-    const segment = rawSegment.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(node)) {
-      out += `[${segment}]`;
-      node = node[Number(segment)];
-    } else {
-      out = joinPath(out, segment);
-      node = isPlainObject(node) ? node[segment] : undefined;
-    }
-  }
-  return out;
-}
-
-function joinPath(base: string, segment: string): string {
-  const part = /^[A-Za-z0-9_-]+$/.test(segment) ? segment : `[${JSON.stringify(segment)}]`;
-  if (base === '') return part;
-  return part.startsWith('[') ? `${base}${part}` : `${base}.${part}`;
 }
 
 function providerPath(name: string): string {

@@ -6,11 +6,11 @@
  * start-up; a bad route conf never throws here — it yields a failed chain that
  * answers every call with a 503 (fail closed).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
 import { ErrorCode, RunnerError, isRunnerError } from '../errors.js';
 import type { AnyPlugin } from '../plugin-api/index.js';
-import { describeSchemaErrors } from './schema-errors.js';
+import { X_ERROR_KEYWORD, describeSchemaErrors } from '../schema-errors.js';
 
 const PLUGIN_NAME_MAX_CHARS = 128;
 
@@ -55,7 +55,7 @@ export interface ConfEntry {
 
 export class PluginRegistry {
   readonly #plugins = new Map<string, RegisteredPlugin>();
-  readonly #ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
+  readonly #ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, verbose: true, keywords: [X_ERROR_KEYWORD] });
   readonly #logger: Logger;
 
   constructor(logger: Logger) {
@@ -104,7 +104,7 @@ export class PluginRegistry {
     if (registered === undefined) return [`unknown plugin "${name}" (known: ${this.names().join(', ') || 'none'})`];
     const parsed = parseConfValue(value);
     if (!parsed.ok) return [parsed.detail];
-    return registered.validate(parsed.conf) ? [] : describeSchemaErrors(registered.validate.errors as ErrorObject[]);
+    return registered.validate(parsed.conf) ? [] : describeSchemaErrors(registered.validate.errors, { data: parsed.conf });
   }
 
   /** Build the chain for one PrepareConf. Never throws. */
@@ -143,7 +143,7 @@ export class PluginRegistry {
     const parsed = parseConfValue(entry.value);
     if (!parsed.ok) return { detail: parsed.detail };
     if (!registered.validate(parsed.conf)) {
-      return { detail: describeSchemaErrors(registered.validate.errors as ErrorObject[]).join('; ') };
+      return { detail: describeSchemaErrors(registered.validate.errors, { data: parsed.conf }).join('; ') };
     }
     const { plugin } = registered;
     if (plugin.prepare === undefined) return { link: { plugin, prepared: parsed.conf } };

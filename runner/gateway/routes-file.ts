@@ -25,7 +25,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { X_ERROR_KEYWORD, describeSchemaErrors } from '../schema-errors.js';
 import { parseDocument } from 'yaml';
 import { ErrorCode, RunnerError } from '../errors.js';
 import { METHOD_NAMES } from '../protocol/messages.js';
@@ -104,7 +105,7 @@ const routesFileSchema = {
           name: { type: 'string' },
           uri: { type: 'string', pattern: '^/' },
           methods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...METHOD_NAMES] } },
-          upstream: { type: 'string', pattern: '^http://[^/?#]+/?$' },
+          upstream: { type: 'string', pattern: '^http://[^/?#]+/?$', 'x-error': 'must be an http origin such as http://127.0.0.1:8080 (no path)' },
           plugins: {
             type: 'object',
             additionalProperties: false,
@@ -133,7 +134,7 @@ interface RawRoute {
 let cachedValidator: ValidateFunction | undefined;
 
 function routesValidator(): ValidateFunction {
-  cachedValidator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(routesFileSchema);
+  cachedValidator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true, keywords: [X_ERROR_KEYWORD] }).compile(routesFileSchema);
   return cachedValidator;
 }
 
@@ -146,8 +147,8 @@ export function parseRoutes(raw: unknown, origin?: string): GatewayRoute[] {
   const validate = routesValidator();
   const where = origin === undefined ? 'routes' : `routes in ${origin}`;
   if (!validate(raw)) {
-    const problems = (validate.errors ?? []).map(describeError);
-    throw new RunnerError(ErrorCode.CONFIG_INVALID, `invalid ${where}:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
+    const problems = describeSchemaErrors(validate.errors, { data: raw });
+    throw new RunnerError(ErrorCode.CONFIG_INVALID, `invalid ${where}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   const routes = (raw as { routes: RawRoute[] }).routes;
   const seen = new Set<string>();
@@ -209,27 +210,3 @@ function buildRoute(route: RawRoute, id: string): GatewayRoute {
   };
 }
 
-/** `/routes/0/upstream` -> `routes[0].upstream: must match ...`. Never quotes the value (confs hold secrets). */
-function describeError(error: ErrorObject): string {
-  const path = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`))
-    .join('')
-    .replace(/^\./, '');
-  const params = error.params as Record<string, unknown>;
-  const at = path === '' ? 'top level' : path;
-  switch (error.keyword) {
-    case 'required':
-      return `${path === '' ? '' : `${path}.`}${String(params['missingProperty'])}: is required`;
-    case 'additionalProperties':
-      return `unknown field "${String(params['additionalProperty'])}" at ${at}`;
-    case 'enum':
-      return `${at}: must be one of ${(params['allowedValues'] as unknown[]).map(String).join(', ')}`;
-    case 'pattern':
-      if (path.endsWith('upstream')) return `${at}: must be an http origin such as http://127.0.0.1:8080 (no path)`;
-      return `${at}: must match ${String(params['pattern'])}`;
-    default:
-      return `${at}: ${error.message ?? `fails "${error.keyword}"`}`;
-  }
-}

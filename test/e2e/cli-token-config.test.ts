@@ -152,7 +152,7 @@ describe('CLI token and config check', function () {
       const result = await runCli(['config', 'check', '--route', file]);
       expect(result.code).to.equal(1);
       const lines = result.stderr.split('\n');
-      expect(lines).to.include(`${file}: plugins.ext-plugin-pre-req.conf[0] (jwt-auth): mode: must be one of "enforce", "report_only"`);
+      expect(lines).to.include(`${file}: plugins.ext-plugin-pre-req.conf[0] (jwt-auth): mode: must be one of enforce, report_only`);
       expect(lines.some((l) => l.startsWith(`${file}: plugins.ext-plugin-pre-req.conf[0] (jwt-auth): audience`))).to.equal(true);
       expect(lines.some((l) => l.startsWith(`${file}: plugins.ext-plugin-pre-req.conf[1] (jwt-auth): value: must be a JSON string, not an object`))).to.equal(true);
       expect(result.stderr).to.contain('config check failed');

@@ -96,7 +96,7 @@ describe('core/plugin-registry', () => {
       const state = settled(registry.prepareChain('route#9', [{ name: 'auth', value: '{"issuer":"a","extra":1,"header":{"nme":"x"}}' }]));
       if (state.kind !== 'failed') throw new Error('expected failed');
       expect(state.faults[0]!.detail).to.include('unknown field "extra"');
-      expect(state.faults[0]!.detail).to.include('header: unknown field "nme"');
+      expect(state.faults[0]!.detail).to.include('unknown field "nme" at header');
       const record = records().find((r) => r.route_key === 'route#9')!;
       expect(record).to.include({ plugin: 'auth', conf_index: 0 });
       expect(String(record.detail)).to.include('unknown field "extra"');
