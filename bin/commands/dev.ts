@@ -6,7 +6,7 @@ import { ErrorCode, RunnerError } from '../../runner/errors.js';
 import { startHttpGateway, type RunningHttpGateway } from '../../runner/gateway/http-gateway.js';
 import { loadRoutesFile } from '../../runner/gateway/routes-file.js';
 import { startRunner, type RunningRunner } from '../../runner/main.js';
-import { failCommand } from './fail.js';
+import { failCommand } from '../lib/exit.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:9080';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runUntilSignalled } from '../../runner/main.js';
-import { failCommand } from './fail.js';
+import { failCommand } from '../lib/exit.js';
 
 export function registerRunCommand(program: Command): void {
   program

@@ -5,7 +5,21 @@
  */
 import type { Command } from 'commander';
 import { ErrorCode, RunnerError, isRunnerError } from '../../runner/errors.js';
-import { failCommand } from '../commands/fail.js';
+
+/**
+ * End a command with one clear line on stderr and a non-zero exit. RunnerError
+ * messages are written to name the field at fault and never a secret; anything
+ * else is reported by class and system error code only, since a library's
+ * message may quote its input.
+ */
+export function failCommand(err: unknown): never {
+  const systemCode = (err as NodeJS.ErrnoException | null)?.code;
+  const message = isRunnerError(err)
+    ? `${err.code}: ${err.message}`
+    : `unexpected ${err instanceof Error ? err.name : typeof err}${typeof systemCode === 'string' ? ` (${systemCode})` : ''}`;
+  process.stderr.write(`apisix-jwt-runner: ${message}\n`);
+  process.exit(1);
+}
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
