@@ -89,7 +89,9 @@ export interface RequestHeaders {
 /**
  * Query arguments, percent-decoded by the gateway. A valueless argument (`?k`) has
  * the value `null`; `?k=` has the empty string. Changes are diffed into Rewrite
- * `args` entries; unchanged arguments are never re-sent.
+ * `args` entries; unchanged arguments are never re-sent. The protocol cannot write
+ * a valueless argument (an entry without value means delete), so a `null` written
+ * by `set`/`append` — or restated by `append` — reaches the upstream as `k=`.
  */
 export interface QueryArgs {
   get(name: string): string | null | undefined;
