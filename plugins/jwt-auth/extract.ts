@@ -77,20 +77,39 @@ export function hasFormBody(req: RequestContext): boolean {
 }
 
 async function fromForm(req: RequestContext, field: string): Promise<Found> {
-  if (!hasFormBody(req)) return null;
   const body = await req.body();
   if (body === null || body.length === 0) return null;
   const form = new URLSearchParams(Buffer.from(body).toString('utf8'));
   return single(form.getAll(field), 'form', 'form field');
 }
 
-/** Look for the token in every configured source. */
-export async function extractToken(req: RequestContext, sources: TokenSources): Promise<Extraction> {
+const NONE: Extraction = Object.freeze({ kind: 'none' });
+const HEADER_ONLY: readonly TokenSource[] = Object.freeze(['header'] as const);
+
+/**
+ * Look for the token in every configured source. Synchronous unless a form body has to
+ * be fetched from the gateway (a form field source and a form request).
+ */
+export function extractToken(req: RequestContext, sources: TokenSources): Extraction | Promise<Extraction> {
+  if (sources.formField !== null && hasFormBody(req)) {
+    return fromForm(req, sources.formField).then((form) => combine(req, sources, form));
+  }
+  if (sources.query === null && sources.cookie === null && sources.header !== null) {
+    // The common case (a bearer header only), without the bookkeeping of several sources.
+    const found = fromHeader(req, sources.header);
+    if (found === null) return NONE;
+    if ('invalid' in found) return { kind: 'invalid_request', detail: found.invalid, sources: HEADER_ONLY };
+    return { kind: 'token', token: found.token, sources: HEADER_ONLY };
+  }
+  return combine(req, sources, null);
+}
+
+function combine(req: RequestContext, sources: TokenSources, form: Found): Extraction {
   const found: Array<readonly [TokenSource, Found]> = [];
   if (sources.header !== null) found.push(['header', fromHeader(req, sources.header)]);
   if (sources.query !== null) found.push(['query', single(req.args.getAll(sources.query), 'query', 'query argument')]);
   if (sources.cookie !== null) found.push(['cookie', single(cookieValues(req, sources.cookie), 'cookie', 'cookie')]);
-  if (sources.formField !== null) found.push(['form', await fromForm(req, sources.formField)]);
+  if (sources.formField !== null) found.push(['form', form]);
   const present = found.filter(([, item]) => item !== null).map(([source]) => source);
 
   let token: string | null = null;
@@ -104,5 +123,5 @@ export async function extractToken(req: RequestContext, sources: TokenSources): 
     token = item.token;
     where.push(item.source);
   }
-  return token === null ? { kind: 'none' } : { kind: 'token', token, sources: where };
+  return token === null ? NONE : { kind: 'token', token, sources: where };
 }

@@ -46,32 +46,45 @@ export function removeIdentityHeaders(req: RequestContext, names: readonly strin
   for (const name of names) req.headers.delete(name);
 }
 
+const NOTHING_SKIPPED: readonly string[] = Object.freeze([]);
+
 /** Set identity headers from claims. Returns the claim paths that were skipped as unsafe. */
 export function setIdentityHeaders(
   req: RequestContext,
   claims: Claims,
   mappings: readonly HeaderMapping[],
   payloadHeader: string | null,
-): string[] {
-  const skipped: string[] = [];
+): readonly string[] {
+  let skipped: string[] | null = null;
   for (const { claim, header } of mappings) {
     const raw = readClaim(claims, claim);
     const value = claimHeaderValue(raw);
     if (value !== null) req.headers.set(header, value);
-    else if (raw !== undefined && raw !== null) skipped.push(claim);
+    else if (raw !== undefined && raw !== null) (skipped ??= []).push(claim);
   }
   if (payloadHeader !== null) {
     req.headers.set(payloadHeader, Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url'));
   }
-  return skipped;
+  return skipped ?? NOTHING_SKIPPED;
 }
 
-/** Remove the token from every place it was found (`hide_credentials`). */
-export async function hideCredentials(
+/**
+ * Remove the token from every place it was found (`hide_credentials`). Synchronous
+ * unless a form body has to be rewritten.
+ */
+export function hideCredentials(
   req: RequestContext,
   sources: TokenSources,
   foundIn: readonly TokenSource[],
-): Promise<void> {
+): void | Promise<void> {
+  if (foundIn.length === 1 && foundIn[0] === 'header') {
+    if (sources.header !== null) req.headers.delete(sources.header);
+    return;
+  }
+  return hideEverywhere(req, sources, foundIn);
+}
+
+async function hideEverywhere(req: RequestContext, sources: TokenSources, foundIn: readonly TokenSource[]): Promise<void> {
   for (const source of new Set(foundIn)) {
     switch (source) {
       case 'header':

@@ -5,13 +5,18 @@
  */
 import type { PluginFactory } from '../../runner/plugin-api/index.js';
 import { createJwtAuthPlugin } from './plugin.js';
-import { createRevocationChecker } from './revocation/index.js';
 
 export { createJwtAuthPlugin, JWT_AUTH_PLUGIN_NAME, tokenFingerprint, type JwtAuthDeps } from './plugin.js';
 export { jwtAuthConfSchema, type JwtAuthConf } from './conf-schema.js';
 export type { PreparedJwtAuth } from './prepare.js';
 
-export const jwtAuthPlugin: PluginFactory = (env) =>
-  createJwtAuthPlugin(env, {
-    revocation: env.settings.redis === null ? null : createRevocationChecker(env.settings.redis, env.logger, env.metrics),
-  });
+/**
+ * The revocation code (and ioredis with it, several MiB of heap) is imported only when
+ * the runner has Redis configured.
+ */
+export const jwtAuthPlugin: PluginFactory = async (env) => {
+  const redis = env.settings.redis;
+  if (redis === null) return createJwtAuthPlugin(env, { revocation: null });
+  const { createRevocationChecker } = await import('./revocation/index.js');
+  return createJwtAuthPlugin(env, { revocation: createRevocationChecker(redis, env.logger, env.metrics) });
+};

@@ -1,14 +1,16 @@
 /**
  * Key import and key selection.
  *
- * Keys are imported once (per conf token, per provider, per JWK Set fetch) into
- * WebCrypto CryptoKeys bound to one algorithm each, so the request path never parses
- * a key. The token header only *filters* the configured keys (by `alg` family and
+ * Keys are imported once (per conf token, per provider, per JWK Set fetch): jose
+ * imports each JWK for one algorithm, and the result is kept as a node:crypto
+ * `KeyObject` pinned to that algorithm ({@link PinnedKey}), so the request path never
+ * parses a key and checks signatures synchronously. The token header only *filters* the configured keys (by `alg` family and
  * `kid`); its `jwk`, `jku`, `x5u` and `x5c` parameters are never read, so a token can
  * never choose or supply its own key.
  */
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { PinnedKey } from './signature.js';
 import { ErrorCode, RunnerError } from '../../runner/plugin-api/index.js';
 import {
   algorithmSpec,
@@ -24,8 +26,8 @@ export interface VerificationKey {
   /** `kid` of the key, or null when it has none. */
   readonly kid: string | null;
   readonly family: KeyFamily;
-  /** One CryptoKey per algorithm this key may verify; an algorithm not in the map is never tried. */
-  readonly byAlgorithm: ReadonlyMap<JwsAlgorithm, CryptoKey>;
+  /** One pinned key per algorithm this key may verify; an algorithm not in the map is never tried. */
+  readonly byAlgorithm: ReadonlyMap<JwsAlgorithm, PinnedKey>;
 }
 
 /** Most keys tried for one token, so a kid-less token against a large set stays cheap. */
@@ -50,18 +52,21 @@ export function selectKeys(
   return chosen.length > MAX_CANDIDATE_KEYS ? chosen.slice(0, MAX_CANDIDATE_KEYS) : chosen;
 }
 
+/**
+ * jose is imported on first use: a runner whose routes only use HMAC secrets never
+ * needs it (it is ~180 modules, several MiB of the runner's resident memory).
+ */
+let jose: Promise<typeof import('jose')> | null = null;
+function loadJose(): Promise<typeof import('jose')> {
+  jose ??= import('jose');
+  return jose;
+}
+
 /** How a malformed or unusable key is treated: config errors for inline keys, skipped for remote sets. */
 export type KeyProblemPolicy = 'throw' | 'skip';
 
 function configError(field: string, expected: string, cause?: unknown): RunnerError {
   return new RunnerError(ErrorCode.CONFIG_INVALID, `${field}: ${expected}`, cause === undefined ? {} : { cause });
-}
-
-async function importHmacKey(bytes: Uint8Array, alg: JwsAlgorithm): Promise<CryptoKey> {
-  const hash = `SHA-${alg.slice(2)}`;
-  return (await globalThis.crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash }, false, [
-    'verify',
-  ])) as CryptoKey;
 }
 
 /**
@@ -79,13 +84,13 @@ export async function importSecretKey(
   if (hmacAlgs.length === 0) {
     throw configError(field, 'a secret is given but `algorithms` lists no HS algorithm');
   }
-  const byAlgorithm = new Map<JwsAlgorithm, CryptoKey>();
+  const byAlgorithm = new Map<JwsAlgorithm, PinnedKey>();
   for (const alg of hmacAlgs) {
     const minBytes = algorithmSpec(alg).minSecretBytes ?? 0;
     if (secret.length < minBytes) {
       throw configError(field, `must be at least ${minBytes} bytes for ${alg} (got ${secret.length} bytes)`);
     }
-    byAlgorithm.set(alg, await importHmacKey(secret, alg));
+    byAlgorithm.set(alg, PinnedKey.secret(alg, secret));
   }
   return { kid, family: 'oct', byAlgorithm };
 }
@@ -241,11 +246,12 @@ export async function importJwkKey(
     return problem(`${family} key needs base64url coordinates`);
   }
 
-  const byAlgorithm = new Map<JwsAlgorithm, CryptoKey>();
+  const byAlgorithm = new Map<JwsAlgorithm, PinnedKey>();
   const pub = publicJwk(jwk, family);
+  const { importJWK } = await loadJose();
   for (const alg of fitting) {
     try {
-      byAlgorithm.set(alg, (await importJWK(pub, alg)) as CryptoKey);
+      byAlgorithm.set(alg, PinnedKey.fromCryptoKey(alg, (await importJWK(pub, alg)) as CryptoKey));
     } catch (cause) {
       return problem(`key could not be imported for ${alg}`, cause);
     }

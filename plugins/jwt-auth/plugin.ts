@@ -19,7 +19,7 @@ import {
 import { authorize } from './authorize.js';
 import type { Claims } from './claims.js';
 import { jwtAuthConfSchema, type JwtAuthConf } from './conf-schema.js';
-import { extractToken, type TokenSource } from './extract.js';
+import { extractToken, type Extraction, type TokenSource } from './extract.js';
 import { hideCredentials, removeIdentityHeaders, setIdentityHeaders } from './headers.js';
 import { RemoteJwks, type FetchFunction } from './jwks-remote.js';
 import { createMetrics, type DecisionOutcome, type JwtAuthMetrics } from './metrics.js';
@@ -33,10 +33,10 @@ import {
   missingToken,
   temporarilyUnavailable,
 } from './responses.js';
-import type { RevocationChecker } from './revocation-contract.js';
+import type { RevocationChecker, RevocationStatus } from './revocation-contract.js';
 import { DEFAULT_TOKEN_CACHE_MAX_ENTRIES, VerifiedTokenCache } from './token-cache.js';
 import { verifyToken } from './verify.js';
-import { reject, type Rejection } from './verify-types.js';
+import { reject, type Rejection, type TokenIdentity, type VerifyResult } from './verify-types.js';
 
 export const JWT_AUTH_PLUGIN_NAME = 'jwt-auth';
 
@@ -68,10 +68,16 @@ type Denial =
 
 /**
  * Build the jwt-auth plugin for one runner process.
+ *
+ * The request path is synchronous as long as nothing needs the gateway or the network
+ * (a form body, the `scheme` variable, a remote JWK Set, a revocation read): the
+ * runner then answers without a promise. Each step hands over to the next with a
+ * promise only when its own answer is one.
  */
 export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<JwtAuthConf, PreparedJwtAuth> {
   const now = deps.now ?? Date.now;
-  const metrics: JwtAuthMetrics = createMetrics(env.metrics);
+  const metrics: JwtAuthMetrics = createMetrics(env.metrics, env.settings.metrics.enabled);
+  const verifySeconds = metrics.verifySeconds;
   const cache = new VerifiedTokenCache(deps.tokenCacheMaxEntries ?? DEFAULT_TOKEN_CACHE_MAX_ENTRIES);
   const providers = new ProviderKeyStore(env.settings.providers, env.logger, deps.processEnv ?? process.env);
   const remoteSets = new LRUCache<string, RemoteJwks>({
@@ -97,17 +103,17 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
   };
 
   const count = (outcome: DecisionOutcome, reason: string): void => {
-    metrics.decisions.inc({ outcome, reason });
+    metrics.decision(outcome, reason);
   };
 
   /** Enforce: answer now. Report-only: log, count, and let the request through. */
-  const deny = async (
+  const deny = (
     req: RequestContext,
     prepared: PreparedJwtAuth,
     denial: Denial,
     token: string | null,
     foundIn: readonly TokenSource[],
-  ): Promise<Outcome> => {
+  ): Outcome | Promise<Outcome> => {
     if (prepared.mode === 'enforce') {
       count(denial.kind === 'unavailable' ? 'error' : 'deny', denial.reason);
       if (denial.kind === 'unavailable') throw denial.error;
@@ -120,7 +126,10 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
       'jwt-auth report_only: request would be denied',
     );
     // foundIn also lists where an ambiguous request (no single token) carried credentials.
-    if (foundIn.length > 0 && prepared.hideCredentials) await hideCredentials(req, prepared.sources, foundIn);
+    if (foundIn.length > 0 && prepared.hideCredentials) {
+      const hidden = hideCredentials(req, prepared.sources, foundIn);
+      if (hidden instanceof Promise) return hidden.then(() => CONTINUE);
+    }
     return CONTINUE;
   };
 
@@ -138,12 +147,29 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
     return (await req.var('scheme')) === 'https';
   };
 
-  /** Revocation: null when the token may pass, otherwise the denial. */
-  const checkRevocation = async (
+  const storeError = (req: RequestContext, prepared: PreparedJwtAuth, err: unknown): Denial | null => {
+    if (!isRunnerError(err, ErrorCode.REVOCATION_STORE_UNAVAILABLE)) throw err;
+    if (prepared.revocation.onStoreError === 'allow') {
+      count('store_error_allowed', 'revocation_store_unavailable');
+      req.logger.warn({ err: err.message }, 'revocation store unavailable; allowed by on_store_error');
+      return null;
+    }
+    return {
+      kind: 'response',
+      reason: 'revocation_store_unavailable',
+      stop: temporarilyUnavailable('revocation status unavailable'),
+    };
+  };
+
+  const revokedDenial = (prepared: PreparedJwtAuth, status: RevocationStatus): Denial | null =>
+    status === 'revoked' ? rejectToken(prepared, reject('revoked', 'token revoked')) : null;
+
+  /** Revocation: null when the token may pass, otherwise the denial (a promise when Redis is asked). */
+  const checkRevocation = (
     req: RequestContext,
     prepared: PreparedJwtAuth,
-    claims: Claims,
-  ): Promise<Denial | null> => {
+    identity: TokenIdentity,
+  ): Denial | null | Promise<Denial | null> => {
     const { revocation } = prepared;
     if (!revocation.enabled) return null;
     const checker = deps.revocation;
@@ -161,39 +187,33 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
         stop: temporarilyUnavailable('revocation store not configured'),
       };
     }
-    const jti = typeof claims['jti'] === 'string' ? claims['jti'] : null;
-    if (jti === null && revocation.onMissingJti === 'reject') {
+    if (identity.jti === null && revocation.onMissingJti === 'reject') {
       return rejectToken(prepared, reject('missing_jti', 'jti is required'));
     }
-    const numeric = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+    let status: RevocationStatus | Promise<RevocationStatus>;
     try {
-      const status = await checker.check(
-        {
-          jti,
-          sub: typeof claims['sub'] === 'string' ? claims['sub'] : null,
-          iat: numeric(claims['iat']),
-          exp: numeric(claims['exp']),
-        },
-        req.signal,
-      );
-      return status === 'revoked' ? rejectToken(prepared, reject('revoked', 'token revoked')) : null;
+      // The request context is passed as the signal source: its AbortSignal is only
+      // created if the checker has to wait for Redis.
+      status = checker.lookup === undefined ? checker.check(identity, req.signal) : checker.lookup(identity, req);
     } catch (err) {
-      if (!isRunnerError(err, ErrorCode.REVOCATION_STORE_UNAVAILABLE)) throw err;
-      if (revocation.onStoreError === 'allow') {
-        count('store_error_allowed', 'revocation_store_unavailable');
-        req.logger.warn({ err: err.message }, 'revocation store unavailable; allowed by on_store_error');
-        return null;
-      }
-      return {
-        kind: 'response',
-        reason: 'revocation_store_unavailable',
-        stop: temporarilyUnavailable('revocation status unavailable'),
-      };
+      return storeError(req, prepared, err);
     }
+    if (status instanceof Promise) {
+      return status.then(
+        (settled) => revokedDenial(prepared, settled),
+        (err: unknown) => storeError(req, prepared, err),
+      );
+    }
+    return revokedDenial(prepared, status);
   };
 
-  const onRequest = async (req: RequestContext, prepared: PreparedJwtAuth): Promise<Outcome> => {
-    const extraction = await extractToken(req, prepared.sources);
+  const onRequest = (req: RequestContext, prepared: PreparedJwtAuth): Outcome | Promise<Outcome> => {
+    const extraction = extractToken(req, prepared.sources);
+    if (extraction instanceof Promise) return extraction.then((found) => afterExtraction(req, prepared, found));
+    return afterExtraction(req, prepared, extraction);
+  };
+
+  const afterExtraction = (req: RequestContext, prepared: PreparedJwtAuth, extraction: Extraction): Outcome | Promise<Outcome> => {
     // Anti-spoofing comes before any decision: whatever follows, the upstream never
     // sees a client-supplied identity header.
     removeIdentityHeaders(req, prepared.identityHeaders);
@@ -210,23 +230,49 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
       return deny(req, prepared, { kind: 'response', reason: 'no_token', stop: missingToken(prepared.realm) }, null, []);
     }
     const { token, sources } = extraction;
-
-    if (prepared.requireHttps && !(await arrivedOverHttps(req, prepared))) {
-      const stop = invalidRequest(prepared.realm, 'https required');
-      return deny(req, prepared, { kind: 'response', reason: 'insecure_transport', stop }, token, sources);
+    if (prepared.requireHttps) {
+      return arrivedOverHttps(req, prepared).then((https) => {
+        if (https) return verifyStep(req, prepared, token, sources);
+        const stop = invalidRequest(prepared.realm, 'https required');
+        return deny(req, prepared, { kind: 'response', reason: 'insecure_transport', stop }, token, sources);
+      });
     }
+    return verifyStep(req, prepared, token, sources);
+  };
 
-    const started = performance.now();
-    let result;
-    try {
-      result = await verifyToken(token, prepared.verify, cache, now());
-    } catch (err) {
-      if (!isRunnerError(err, ErrorCode.JWKS_UNAVAILABLE)) throw err;
-      return deny(req, prepared, { kind: 'unavailable', reason: 'jwks_unavailable', error: err }, token, sources);
-    } finally {
-      metrics.verifySeconds.observe((performance.now() - started) / 1000);
+  const verifyStep = (
+    req: RequestContext,
+    prepared: PreparedJwtAuth,
+    token: string,
+    sources: readonly TokenSource[],
+  ): Outcome | Promise<Outcome> => {
+    const started = verifySeconds === null ? 0 : performance.now();
+    const result = verifyToken(token, prepared.verify, cache, now());
+    if (result instanceof Promise) {
+      return result.then(
+        (settled) => {
+          verifySeconds?.observe((performance.now() - started) / 1000);
+          return afterVerify(req, prepared, token, sources, settled);
+        },
+        (err: unknown) => {
+          verifySeconds?.observe((performance.now() - started) / 1000);
+          if (!isRunnerError(err, ErrorCode.JWKS_UNAVAILABLE)) throw err;
+          return deny(req, prepared, { kind: 'unavailable', reason: 'jwks_unavailable', error: err }, token, sources);
+        },
+      );
     }
-    (result.cacheHit ? metrics.cacheHits : metrics.cacheMisses).inc();
+    verifySeconds?.observe((performance.now() - started) / 1000);
+    return afterVerify(req, prepared, token, sources, result);
+  };
+
+  const afterVerify = (
+    req: RequestContext,
+    prepared: PreparedJwtAuth,
+    token: string,
+    sources: readonly TokenSource[],
+    result: VerifyResult,
+  ): Outcome | Promise<Outcome> => {
+    metrics.cacheLookup(result.cacheHit);
     if (!result.ok) {
       return deny(req, prepared, rejectToken(prepared, result.rejection), token, sources);
     }
@@ -241,16 +287,38 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
       }
     }
 
-    const revoked = await checkRevocation(req, prepared, claims);
+    const revoked = checkRevocation(req, prepared, result.identity);
+    if (revoked instanceof Promise) {
+      return revoked.then((denial) =>
+        denial === null ? allow(req, prepared, claims, sources) : deny(req, prepared, denial, token, sources),
+      );
+    }
     if (revoked !== null) return deny(req, prepared, revoked, token, sources);
+    return allow(req, prepared, claims, sources);
+  };
 
+  const allow = (
+    req: RequestContext,
+    prepared: PreparedJwtAuth,
+    claims: Claims,
+    sources: readonly TokenSource[],
+  ): Outcome | Promise<Outcome> => {
     forwardIdentity(req, prepared, claims);
-    if (prepared.hideCredentials) await hideCredentials(req, prepared.sources, sources);
+    if (prepared.hideCredentials) {
+      const hidden = hideCredentials(req, prepared.sources, sources);
+      if (hidden instanceof Promise) {
+        return hidden.then(() => {
+          count('allow', 'ok');
+          return CONTINUE;
+        });
+      }
+    }
     count('allow', 'ok');
     return CONTINUE;
   };
 
   const forwardIdentity = (req: RequestContext, prepared: PreparedJwtAuth, claims: Claims): void => {
+    if (prepared.headerMappings.length === 0 && prepared.payloadHeader === null) return;
     const skipped = setIdentityHeaders(req, claims, prepared.headerMappings, prepared.payloadHeader);
     if (skipped.length > 0) {
       req.logger.warn({ claims: skipped }, 'claim values with control characters were not forwarded');

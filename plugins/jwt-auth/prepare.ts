@@ -183,6 +183,9 @@ async function importInlineSources(
   return parts;
 }
 
+/** What a provider name looks like; anything else is not echoed in errors. */
+const PRINTABLE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
 async function providerParts(
   name: string,
   field: string,
@@ -190,7 +193,10 @@ async function providerParts(
   services: PrepareServices,
 ): Promise<{ parts: GroupParts; provider: ProviderKeys }> {
   if (!Object.hasOwn(services.providers, name)) {
-    throw invalid(field, `expected the name of a provider in the runner configuration (unknown provider "${name}")`);
+    // Quote the value only when it looks like a name: a key or secret pasted into the
+    // wrong field must not reach the log (found by the jwt-conf fuzz target).
+    const shown = PRINTABLE_NAME.test(name) ? ` "${name}"` : '';
+    throw invalid(field, `expected the name of a provider in the runner configuration (unknown provider${shown})`);
   }
   const provider = await services.providerKeys(name, conf.algorithms);
   const parts: GroupParts = { keys: [...provider.keys], remote: [] };
@@ -306,8 +312,10 @@ export async function prepareConf(
   const allOf = authorization?.all_of ?? [];
   const anyOf = authorization?.any_of ?? [];
 
+  const confId = services.nextConfId();
   const verify: VerifyPolicy = {
-    confId: services.nextConfId(),
+    confId,
+    cacheKeyPrefix: `${confId}:`,
     algorithms: new Set(conf.algorithms),
     groupsByIssuer,
     fallbackGroup,

@@ -1,4 +1,5 @@
 /** Shared result types of token verification. */
+import type { Claims } from './claims.js';
 
 /**
  * Why a token was refused. A bounded set: it is a metrics label. Descriptions given
@@ -36,3 +37,28 @@ export interface Rejection {
 export function reject(reason: RejectReason, detail: string): Rejection {
   return { reason, detail };
 }
+
+/** What a revocation lookup needs from a verified token, derived once per verification. */
+export interface TokenIdentity {
+  readonly jti: string | null;
+  readonly sub: string | null;
+  readonly iat: number | null;
+  readonly exp: number | null;
+}
+
+export interface ValidVerification {
+  readonly ok: true;
+  readonly header: Claims;
+  readonly claims: Claims;
+  readonly cacheHit: boolean;
+  /** `jti`, `sub`, `iat`, `exp` as revocation reads them (null when absent or of another type). */
+  readonly identity: TokenIdentity;
+}
+
+export interface FailedVerification {
+  readonly ok: false;
+  readonly rejection: Rejection;
+  readonly cacheHit: boolean;
+}
+
+export type VerifyResult = ValidVerification | FailedVerification;

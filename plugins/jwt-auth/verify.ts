@@ -4,17 +4,27 @@
  * Order matters for cost: size and charset, segment count (JWE is refused), strict
  * base64url, header JSON, `alg` allow-list, `crit`, `typ`, `kid` type, claims JSON,
  * issuer -> key group, time claims, required claims, audience, key lookup by
- * `alg`/`kid` - and only then a signature check through jose with the algorithm
- * pinned to the key. A flood of garbage never reaches the crypto.
+ * `alg`/`kid` - and only then a signature check with the algorithm pinned to the key
+ * (node:crypto, synchronous: see `signature.ts` for why not jose's WebCrypto path).
+ * A flood of garbage never reaches the crypto.
+ *
+ * Everything is synchronous unless a remote JWK Set has to be consulted: the result is
+ * then a promise. Callers `await` only when they get one.
  */
-import { compactVerify, type CryptoKey } from 'jose';
 import { isJwsAlgorithm, type JwsAlgorithm } from './algorithms.js';
 import { decodeCanonicalBase64url } from './base64url.js';
 import { isRecord, readClaim, type Claims } from './claims.js';
 import type { RemoteJwks } from './jwks-remote.js';
 import { selectKeys, type VerificationKey } from './keys.js';
-import { VerifiedTokenCache, NEGATIVE_CACHE_TTL_MS } from './token-cache.js';
-import { reject, type Rejection } from './verify-types.js';
+import { VerifiedTokenCache, NEGATIVE_CACHE_TTL_MS, type CachedVerification } from './token-cache.js';
+import {
+  reject,
+  type FailedVerification,
+  type Rejection,
+  type TokenIdentity,
+  type ValidVerification,
+  type VerifyResult,
+} from './verify-types.js';
 import { ErrorCode, RunnerError } from '../../runner/plugin-api/index.js';
 
 /** Keys trusted for one issuer (or for any issuer when `issuer` is null). */
@@ -44,11 +54,11 @@ export interface VerifyPolicy {
   /** Normalised `typ` (lower case, without `application/`), or null for no check. */
   readonly typ: string | null;
   readonly maxTokenBytes: number;
+  /** `<confId>:`, the cache-key prefix, built once per conf. */
+  readonly cacheKeyPrefix: string;
 }
 
-export type VerifyResult =
-  | { readonly ok: true; readonly header: Claims; readonly claims: Claims; readonly cacheHit: boolean }
-  | { readonly ok: false; readonly rejection: Rejection; readonly cacheHit: boolean };
+export type { VerifyResult, ValidVerification, FailedVerification, TokenIdentity } from './verify-types.js';
 
 /** Latest NumericDate accepted (9999-12-31T23:59:59Z); anything beyond is an attack or a bug. */
 export const MAX_NUMERIC_DATE = 253_402_300_799;
@@ -84,6 +94,10 @@ interface ParsedToken {
   readonly claims: Record<string, unknown>;
   readonly alg: JwsAlgorithm;
   readonly kid: string | null;
+  /** `header.payload`, the JWS signing input. */
+  readonly signingInput: string;
+  /** The decoded signature bytes. */
+  readonly signature: Buffer;
 }
 
 /** Structural and header checks; no key, no clock. */
@@ -110,13 +124,13 @@ function parseToken(token: string, policy: VerifyPolicy): ParsedToken | Rejectio
   }
   const kid = header['kid'];
   if (kid !== undefined && typeof kid !== 'string') return reject('malformed', 'kid must be a string');
-  if (signatureSegment.length === 0 || decodeCanonicalBase64url(signatureSegment) === null) {
-    return reject('malformed', 'signature is not canonical base64url');
-  }
+  const signature = signatureSegment.length === 0 ? null : decodeCanonicalBase64url(signatureSegment);
+  if (signature === null) return reject('malformed', 'signature is not canonical base64url');
   const claims = parseJsonObject(payloadSegment);
   if (claims === 'encoding') return reject('malformed', 'payload is not canonical base64url');
   if (claims === 'json') return reject('claims_invalid', 'payload is not a JSON object');
-  return { header, claims, alg, kid: kid ?? null };
+  const signingInput = token.slice(0, headerSegment.length + 1 + payloadSegment.length);
+  return { header, claims, alg, kid: kid ?? null, signingInput, signature };
 }
 
 /** The key groups a token of this issuer may be checked with. */
@@ -185,8 +199,22 @@ function checkStaticClaims(claims: Claims, group: KeyGroup, policy: VerifyPolicy
   return accepted === null ? null : checkAudience(claims['aud'], accepted);
 }
 
-async function candidateKeys(group: KeyGroup, alg: JwsAlgorithm, kid: string | null): Promise<VerificationKey[]> {
+/** Keys to try: the group's local keys, plus remote JWK Set keys (a promise) when the group has any. */
+function candidateKeys(
+  group: KeyGroup,
+  alg: JwsAlgorithm,
+  kid: string | null,
+): VerificationKey[] | Promise<VerificationKey[]> {
   const found = selectKeys(group.keys, alg, kid);
+  return group.remote.length === 0 ? found : withRemoteKeys(found, group, alg, kid);
+}
+
+async function withRemoteKeys(
+  found: VerificationKey[],
+  group: KeyGroup,
+  alg: JwsAlgorithm,
+  kid: string | null,
+): Promise<VerificationKey[]> {
   let unavailable: unknown = null;
   for (const remote of group.remote) {
     try {
@@ -205,78 +233,113 @@ async function candidateKeys(group: KeyGroup, alg: JwsAlgorithm, kid: string | n
   return found;
 }
 
-async function signatureMatches(token: string, alg: JwsAlgorithm, key: CryptoKey): Promise<boolean> {
-  try {
-    await compactVerify(token, key, { algorithms: [alg] });
-    return true;
-  } catch {
-    return false;
+const BAD_SIGNATURE = reject('signature', 'signature invalid');
+
+/** Check a decoded signature with the candidate keys pinned to `alg`; the rejection or null. */
+function checkSignature(
+  signingInput: string,
+  signature: Buffer,
+  alg: JwsAlgorithm,
+  candidates: readonly VerificationKey[],
+): Rejection | null {
+  for (const key of candidates) {
+    const pinned = key.byAlgorithm.get(alg);
+    if (pinned !== undefined && pinned.alg === alg && pinned.verify(signingInput, signature)) return null;
   }
+  return BAD_SIGNATURE;
 }
 
-/** Verify the signature with the candidate keys; returns the rejection or null. */
-export async function verifySignature(
+/**
+ * Verify the signature of a compact JWS with the candidate keys; returns the rejection
+ * or null. Synchronous (node:crypto); only the signature is looked at, no claims.
+ */
+export function verifySignature(
   token: string,
   alg: JwsAlgorithm,
   candidates: readonly VerificationKey[],
-): Promise<Rejection | null> {
-  for (const key of candidates) {
-    const cryptoKey = key.byAlgorithm.get(alg);
-    if (cryptoKey !== undefined && (await signatureMatches(token, alg, cryptoKey))) return null;
-  }
-  return reject('signature', 'signature invalid');
+): Rejection | null {
+  const dot = token.lastIndexOf('.');
+  const signature = dot < 0 ? null : decodeCanonicalBase64url(token.slice(dot + 1));
+  if (signature === null || signature.length === 0) return BAD_SIGNATURE;
+  return checkSignature(token.slice(0, dot), signature, alg, candidates);
 }
 
+/** When a positive entry stops counting: at `exp`, or soon for a token without one. */
 function expiryMs(claims: Claims, nowMs: number): number {
   const exp = claims['exp'];
   return typeof exp === 'number' ? exp * 1000 : nowMs + NEGATIVE_CACHE_TTL_MS * 2;
 }
 
+function identityOf(claims: Claims): TokenIdentity {
+  const { jti, sub, iat, exp } = claims;
+  return {
+    jti: typeof jti === 'string' ? jti : null,
+    sub: typeof sub === 'string' ? sub : null,
+    iat: typeof iat === 'number' ? iat : null,
+    exp: typeof exp === 'number' ? exp : null,
+  };
+}
+
+function failed(rejection: Rejection, cacheHit: boolean): FailedVerification {
+  return { ok: false, rejection, cacheHit };
+}
+
+/** A cache hit: the stored result, unless a time claim has lapsed since. */
+function fromCache(entry: CachedVerification, policy: VerifyPolicy, nowMs: number): VerifyResult {
+  if (entry.kind === 'rejected') return entry.hit;
+  const late = checkTimeClaims(entry.claims, policy, nowMs / 1000);
+  return late === null ? entry.hit : failed(late, true);
+}
+
+/** Signature check and caching of the verdict, once the keys are known. */
+function finish(
+  parsed: ParsedToken,
+  candidates: readonly VerificationKey[],
+  cache: VerifiedTokenCache,
+  cacheKey: string,
+  nowMs: number,
+): VerifyResult {
+  if (candidates.length === 0) return failed(reject('key_not_found', 'no key for this alg and kid'), false);
+  const { header, claims } = parsed;
+  const bad = checkSignature(parsed.signingInput, parsed.signature, parsed.alg, candidates);
+  if (bad !== null) {
+    const hit = failed(bad, true);
+    cache.set(cacheKey, { kind: 'rejected', rejection: bad, expiresAtMs: nowMs + NEGATIVE_CACHE_TTL_MS, hit }, nowMs);
+    return failed(bad, false);
+  }
+  const identity = identityOf(claims);
+  const hit: ValidVerification = { ok: true, header, claims, cacheHit: true, identity };
+  cache.set(cacheKey, { kind: 'valid', header, claims, expiresAtMs: expiryMs(claims, nowMs), hit }, nowMs);
+  return { ok: true, header, claims, cacheHit: false, identity };
+}
+
 /**
  * Verify a token against a prepared policy. Policy failures are returned; an
- * unreachable JWK Set with no cached copy throws `ERR_JWKS_UNAVAILABLE`.
+ * unreachable JWK Set with no cached copy throws (or rejects with) `ERR_JWKS_UNAVAILABLE`.
+ * The result is a promise only when a remote JWK Set had to be consulted.
  */
-export async function verifyToken(
+export function verifyToken(
   token: string,
   policy: VerifyPolicy,
   cache: VerifiedTokenCache,
   nowMs: number,
-): Promise<VerifyResult> {
-  if (token.length > policy.maxTokenBytes) {
-    return { ok: false, rejection: reject('too_large', 'token too large'), cacheHit: false };
-  }
-  const nowSeconds = nowMs / 1000;
-  const cacheKey = VerifiedTokenCache.keyFor(token, policy.confId);
+): VerifyResult | Promise<VerifyResult> {
+  if (token.length > policy.maxTokenBytes) return failed(reject('too_large', 'token too large'), false);
+  const cacheKey = VerifiedTokenCache.keyWithPrefix(policy.cacheKeyPrefix, token);
   const cached = cache.get(cacheKey, nowMs);
-  if (cached !== undefined) {
-    if (cached.kind === 'rejected') return { ok: false, rejection: cached.rejection, cacheHit: true };
-    const late = checkTimeClaims(cached.claims, policy, nowSeconds);
-    return late === null
-      ? { ok: true, header: cached.header, claims: cached.claims, cacheHit: true }
-      : { ok: false, rejection: late, cacheHit: true };
-  }
+  if (cached !== undefined) return fromCache(cached, policy, nowMs);
 
   const parsed = parseToken(token, policy);
-  if ('reason' in parsed) return { ok: false, rejection: parsed, cacheHit: false };
-  const { header, claims, alg, kid } = parsed;
+  if ('reason' in parsed) return failed(parsed, false);
+  const { claims, alg, kid } = parsed;
   const iss = claims['iss'];
-  if (iss !== undefined && typeof iss !== 'string') {
-    return { ok: false, rejection: reject('claims_invalid', 'iss must be a string'), cacheHit: false };
-  }
+  if (iss !== undefined && typeof iss !== 'string') return failed(reject('claims_invalid', 'iss must be a string'), false);
   const group = groupFor(iss, policy);
-  if ('reason' in group) return { ok: false, rejection: group, cacheHit: false };
-  const early = checkTimeClaims(claims, policy, nowSeconds) ?? checkStaticClaims(claims, group, policy);
-  if (early !== null) return { ok: false, rejection: early, cacheHit: false };
+  if ('reason' in group) return failed(group, false);
+  const early = checkTimeClaims(claims, policy, nowMs / 1000) ?? checkStaticClaims(claims, group, policy);
+  if (early !== null) return failed(early, false);
 
-  const candidates = await candidateKeys(group, alg, kid);
-  if (candidates.length === 0) {
-    return { ok: false, rejection: reject('key_not_found', 'no key for this alg and kid'), cacheHit: false };
-  }
-  const bad = await verifySignature(token, alg, candidates);
-  if (bad !== null) {
-    cache.set(cacheKey, { kind: 'rejected', rejection: bad, expiresAtMs: nowMs + NEGATIVE_CACHE_TTL_MS }, nowMs);
-    return { ok: false, rejection: bad, cacheHit: false };
-  }
-  cache.set(cacheKey, { kind: 'valid', header, claims, expiresAtMs: expiryMs(claims, nowMs) }, nowMs);
-  return { ok: true, header, claims, cacheHit: false };
+  const candidates = candidateKeys(group, alg, kid);
+  if (Array.isArray(candidates)) return finish(parsed, candidates, cache, cacheKey, nowMs);
+  return candidates.then((keys) => finish(parsed, keys, cache, cacheKey, nowMs));
 }

@@ -4,11 +4,12 @@ import type { Logger, RedisSettings } from '../../../runner/plugin-api/index.js'
 import { ErrorCode, RunnerError } from '../../../runner/plugin-api/index.js';
 import { withDeadline } from './deadline.js';
 import { decideRevocation } from './decision.js';
-import type { RevocationChecker, RevocationQuery, RevocationStatus } from './index.js';
+import type { AbortSignalSource, RevocationChecker, RevocationQuery, RevocationStatus } from './index.js';
 import { jtiKey, subjectKey } from './keys.js';
 import { LocalView, untrustedTtlMs } from './local-view.js';
 import type { KeyReading } from './local-view.js';
-import { revocationMetrics } from './metrics.js';
+import { lookupTallies, revocationMetrics } from './metrics.js';
+import type { LookupTallies } from './metrics.js';
 import { safeRedisError } from './safe-error.js';
 import type { RevocationMetrics } from './metrics.js';
 import { PushInvalidation, quitQuietly } from './push-invalidation.js';
@@ -17,8 +18,16 @@ import { createRedisConnection, describeTarget, isReady } from './redis-client.j
 import type { RedisTarget, RevocationRedis } from './redis-client.js';
 import { COMMANDS_PER_KEY, readKeys } from './store-reader.js';
 
-/** Most revocation keys remembered locally (LRU); forgetting one only costs a Redis read. */
-export const LOCAL_VIEW_MAX_KEYS = 100_000;
+/**
+ * Most revocation keys remembered locally (LRU); forgetting one only costs a Redis read.
+ * Two keys per active token (jti and subject), ~200 bytes each with the LRU's
+ * bookkeeping: 50 000 keys stay under ~10 MiB and cover 25 000 tokens in use within
+ * `cache_ttl_ms`.
+ */
+export const LOCAL_VIEW_MAX_KEYS = 50_000;
+
+/** Upper bound of the refresh-ahead window (a quarter of `cache_ttl_ms` when that is shorter). */
+export const REFRESH_AHEAD_MAX_MS = 100;
 
 /**
  * The Redis-backed {@link RevocationChecker}: answers from a local view kept fresh by push invalidation,
@@ -34,6 +43,11 @@ export class RedisRevocationChecker implements RevocationChecker {
   readonly #view: LocalView;
   /** Reads on the wire, by the keys they read (single-flight). */
   readonly #flights = new Map<string, Promise<ReadonlyMap<string, KeyReading>>>();
+  /** Keys being re-read in the background (at most one refresh per key at a time). */
+  readonly #refreshing = new Set<string>();
+  /** How long before a local answer lapses a use of it triggers a background refresh. */
+  readonly #refreshAheadMs: number;
+  readonly #tallies: LookupTallies;
   readonly #firstReady: Promise<void>;
   #everReady = false;
   #storeHealthy = true;
@@ -47,6 +61,8 @@ export class RedisRevocationChecker implements RevocationChecker {
     this.#target = describeTarget(settings);
     this.#logger = logger.child({ component: 'revocation' });
     this.#metrics = revocationMetrics(registry);
+    this.#tallies = lookupTallies(registry);
+    this.#refreshAheadMs = Math.min(REFRESH_AHEAD_MAX_MS, Math.floor(settings.cache_ttl_ms / 4));
     this.#view = new LocalView({
       trustedTtlMs: settings.cache_ttl_ms,
       untrustedTtlMs: untrustedTtlMs(settings.cache_ttl_ms),
@@ -64,40 +80,87 @@ export class RedisRevocationChecker implements RevocationChecker {
     this.#logger.info({ redis: this.#target.description, mode: this.#target.mode }, 'revocation store configured');
   }
 
-  async check(query: RevocationQuery, signal?: AbortSignal): Promise<RevocationStatus> {
+  check(query: RevocationQuery, signal?: AbortSignal): Promise<RevocationStatus> {
+    try {
+      return Promise.resolve(this.lookup(query, signal === undefined ? undefined : { signal }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * {@link check} without a promise when the local view can answer (the steady state:
+   * no promise, no AbortSignal, no Redis). The signal is read from `source` only when
+   * Redis has to be asked. An answer that will soon stop being trusted is refreshed in
+   * the background, so busy keys rarely make a request wait for Redis.
+   */
+  lookup(query: RevocationQuery, source?: AbortSignalSource): RevocationStatus | Promise<RevocationStatus> {
     if (this.#closing !== null) {
       throw new RunnerError(ErrorCode.REVOCATION_STORE_UNAVAILABLE, 'revocation checker is closed');
     }
     const prefix = this.#settings.key_prefix;
-    const jti = query.jti === null ? null : jtiKey(prefix, query.jti);
-    const sub = query.sub === null ? null : subjectKey(prefix, query.sub);
     const pushLive = this.#push.mode === 'keyspace';
-    const known = new Map<string, string | null>();
-    const missing: string[] = [];
-    for (const key of [jti, sub]) {
-      if (key === null) continue;
-      const value = this.#view.get(key, pushLive);
-      if (value === undefined) missing.push(key);
-      else known.set(key, value);
+    const jti = query.jti === null ? null : jtiKey(prefix, query.jti);
+    const jtiValue = jti === null ? undefined : this.#view.get(jti, pushLive);
+    if (jtiValue !== undefined && jtiValue !== null) {
+      // A revoked jti decides alone; the subject watermark cannot make it valid again.
+      return this.#answer(query, jtiValue, undefined, 'local', jti, null, pushLive);
     }
-    let source: 'local' | 'redis' = 'local';
-    if (missing.length > 0) {
-      source = 'redis';
-      try {
-        const readings = await abortable(this.#read(missing), signal);
-        for (const [key, reading] of readings) known.set(key, reading.value);
-      } catch (err) {
-        this.#metrics.lookups.inc({ result: 'error', source });
-        throw err;
-      }
+    const sub = query.sub === null ? null : subjectKey(prefix, query.sub);
+    const subValue = sub === null ? undefined : this.#view.get(sub, pushLive);
+    const jtiMissing = jti !== null && jtiValue === undefined;
+    const subMissing = sub !== null && subValue === undefined;
+    if (!jtiMissing && !subMissing) return this.#answer(query, jtiValue, subValue, 'local', jti, sub, pushLive);
+    const missing = jtiMissing && subMissing ? [jti, sub] : jtiMissing ? [jti] : [sub as string];
+    return this.#lookupRemote(query, jti, sub, jtiValue, subValue, missing, source?.signal);
+  }
+
+  async #lookupRemote(
+    query: RevocationQuery,
+    jti: string | null,
+    sub: string | null,
+    jtiLocal: string | null | undefined,
+    subLocal: string | null | undefined,
+    missing: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<RevocationStatus> {
+    let readings: ReadonlyMap<string, KeyReading>;
+    try {
+      readings = await abortable(this.#read(missing), signal);
+    } catch (err) {
+      this.#tallies.count('error', 'redis');
+      throw err;
     }
-    const status = decideRevocation(
-      query,
-      jti === null ? undefined : known.get(jti),
-      sub === null ? undefined : known.get(sub),
-    );
-    this.#metrics.lookups.inc({ result: status, source });
+    const jtiValue = jti === null ? undefined : jtiLocal ?? readings.get(jti)?.value;
+    const subValue = sub === null ? undefined : subLocal ?? readings.get(sub)?.value;
+    return this.#answer(query, jtiValue, subValue, 'redis', null, null, false);
+  }
+
+  /** Decide, count, and start background refreshes of local answers about to lapse. */
+  #answer(
+    query: RevocationQuery,
+    jtiValue: string | null | undefined,
+    subValue: string | null | undefined,
+    source: 'local' | 'redis',
+    jti: string | null,
+    sub: string | null,
+    pushLive: boolean,
+  ): RevocationStatus {
+    const status = decideRevocation(query, jtiValue, subValue);
+    this.#tallies.count(status, source);
+    if (jti !== null && this.#view.lapsesWithin(jti, pushLive, this.#refreshAheadMs)) this.#refresh(jti);
+    if (sub !== null && this.#view.lapsesWithin(sub, pushLive, this.#refreshAheadMs)) this.#refresh(sub);
     return status;
+  }
+
+  /** Re-read one key in the background; failures only count as store errors (the next miss reports them). */
+  #refresh(key: string): void {
+    if (this.#refreshing.has(key)) return;
+    this.#refreshing.add(key);
+    this.#read([key]).then(
+      () => this.#refreshing.delete(key),
+      () => this.#refreshing.delete(key),
+    );
   }
 
   /** How far local answers are currently trusted (diagnostics, tests). */

@@ -26,6 +26,11 @@ export interface RevocationQuery {
 
 export type RevocationStatus = 'revoked' | 'not_revoked';
 
+/** Where a call's abort signal can be had; read only when Redis must be asked (the request context is one). */
+export interface AbortSignalSource {
+  readonly signal: AbortSignal;
+}
+
 export interface RevocationChecker {
   /**
    * Whether the token is revoked. Throws `RunnerError` with code `ERR_REVOCATION_STORE_UNAVAILABLE`
@@ -33,6 +38,11 @@ export interface RevocationChecker {
    * `redis.command_timeout_ms`, or when `signal` aborts first. Never waits longer than that.
    */
   check(q: RevocationQuery, signal?: AbortSignal): Promise<RevocationStatus>;
+  /**
+   * Same answer as {@link check}; synchronous (no promise, no AbortSignal) when the local view can
+   * give it, otherwise a promise. May throw synchronously (closed checker).
+   */
+  lookup(q: RevocationQuery, signal?: AbortSignalSource): RevocationStatus | Promise<RevocationStatus>;
   /** Quit both Redis connections. Idempotent; `check` throws afterwards. */
   close(): Promise<void>;
 }

@@ -80,6 +80,16 @@ export class LocalView {
     return entry.value;
   }
 
+  /**
+   * Whether the trusted reading of `key` stops being trusted within `withinMs` (a use
+   * of it should trigger a background refresh). False for an unknown key. Does not
+   * change the LRU order.
+   */
+  lapsesWithin(key: string, pushLive: boolean, withinMs: number): boolean {
+    const entry = this.#entries.peek(key);
+    return entry !== undefined && this.#now() + withinMs >= this.#validUntil(entry, pushLive);
+  }
+
   /** Register a read about to be sent, so invalidations arriving before its answer are not lost. */
   beginRead(keys: readonly string[]): ReadTicket {
     const ticket: ReadTicket = { keys, epoch: this.#epoch, stale: false };
