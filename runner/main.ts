@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { builtinPlugins } from '../plugins/index.js';
 import { readApisixEnv } from './config/apisix-env.js';
 import { loadRunnerSettings } from './config/loader.js';
@@ -21,7 +21,6 @@ import type { PreparedChain } from './core/plugin-registry.js';
 import { PluginRegistry } from './core/plugin-registry.js';
 import { ErrorCode, RunnerError } from './errors.js';
 import { createLogger } from './logger.js';
-import { RunnerMetrics, serveMetrics } from './metrics.js';
 import type { AnyPlugin, PluginFactory } from './plugin-api/index.js';
 import { SocketServer } from './transport/server.js';
 
@@ -47,7 +46,8 @@ export interface RunningRunner {
   readonly socketPath: string;
   readonly settings: RunnerSettings;
   readonly logger: Logger;
-  readonly metrics: Registry;
+  /** The Prometheus registry; null when metrics are off. */
+  readonly metrics: Registry | null;
   /** Stop accepting, finish in-flight calls, release plugins. Idempotent. */
   close(): Promise<void>;
 }
@@ -58,13 +58,15 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
   const apisix = readApisixEnv(env, settings.socket.default_path);
   const logger = createLogger(settings.log);
 
-  const metrics = new RunnerMetrics(new Registry());
+  // prom-client (~13 MiB of RSS) is loaded only when metrics are on.
+  const metricsModule = settings.metrics.enabled ? await import('./metrics.js') : null;
+  const metrics = metricsModule === null ? null : new metricsModule.RunnerMetrics();
   const registry = new PluginRegistry(logger);
   const plugins: AnyPlugin[] = [];
   try {
     const factories = [...(options.plugins ?? builtinPlugins), ...(await loadPluginModules(options.pluginModules ?? []))];
     for (const factory of factories) {
-      const plugin = await factory({ settings, logger: logger.child({ plugin: 'init' }), metrics: metrics.registry });
+      const plugin = await factory({ settings, logger: logger.child({ plugin: 'init' }), metrics: metrics?.registry ?? null });
       registry.register(plugin);
       plugins.push(plugin);
     }
@@ -98,14 +100,14 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
     dispatcher,
     callTimeoutMs: settings.limits.call_timeout_ms,
     maxFrameBytes: settings.limits.max_frame_bytes,
-    observer: settings.metrics.enabled ? metrics : null,
-    onConnectionCountChange: settings.metrics.enabled ? (open) => metrics.connectionCount(open) : undefined,
+    observer: metrics,
+    onConnectionCountChange: metrics === null ? undefined : (open) => metrics.connectionCount(open),
   });
   let metricsServer: Server | null = null;
   try {
     await server.start();
-    if (settings.metrics.enabled) {
-      metricsServer = await serveMetrics(metrics.registry, settings.metrics.host, settings.metrics.port, logger);
+    if (metricsModule !== null && metrics !== null) {
+      metricsServer = await metricsModule.serveMetrics(metrics.registry, settings.metrics.host, settings.metrics.port, logger);
     }
   } catch (err) {
     await server.close(0);
@@ -122,7 +124,7 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
     socketPath: apisix.socketPath,
     settings,
     logger,
-    metrics: metrics.registry,
+    metrics: metrics?.registry ?? null,
     close() {
       closing ??= (async () => {
         await server.close(settings.limits.shutdown_grace_ms);

@@ -173,8 +173,11 @@ export interface PluginEnv {
   readonly settings: import('../config/types.js').RunnerSettings;
   /** Logger bound to the plugin name. */
   readonly logger: Logger;
-  /** Registry the plugin registers its Prometheus metrics in. */
-  readonly metrics: Registry;
+  /**
+   * Registry the plugin registers its Prometheus metrics in; null when the runner's
+   * metrics are off (then prom-client is never loaded: count nothing).
+   */
+  readonly metrics: Registry | null;
 }
 
 /** Per-token services handed to {@link Plugin.prepare}. */

@@ -56,7 +56,7 @@ export class RedisRevocationChecker implements RevocationChecker {
   /**
    * @param options.now monotonic clock in ms for the local view (tests freeze it); default `performance.now`.
    */
-  constructor(settings: RedisSettings, logger: Logger, registry: Registry, options: { now?: () => number } = {}) {
+  constructor(settings: RedisSettings, logger: Logger, registry: Registry | null, options: { now?: () => number } = {}) {
     this.#settings = settings;
     this.#target = describeTarget(settings);
     this.#logger = logger.child({ component: 'revocation' });

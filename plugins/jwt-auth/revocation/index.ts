@@ -52,7 +52,7 @@ export interface RevocationChecker {
  * wait for the connection up to the command timeout) and reconnects forever with capped back-off.
  * Throws `ERR_CONFIG_INVALID` for unusable settings (bad URL; nothing to connect to).
  */
-export function createRevocationChecker(settings: RedisSettings, logger: Logger, metrics: Registry): RevocationChecker {
+export function createRevocationChecker(settings: RedisSettings, logger: Logger, metrics: Registry | null): RevocationChecker {
   return new RedisRevocationChecker(settings, logger, metrics);
 }
 

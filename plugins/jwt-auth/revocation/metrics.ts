@@ -1,47 +1,44 @@
-import { Counter } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Registry } from 'prom-client';
+
+/** What the checker counts with; a no-op when the runner's metrics are off. */
+export interface CountSink {
+  inc(value?: number): void;
+}
 
 /** Prometheus counters of the revocation subsystem. */
 export interface RevocationMetrics {
-  /** `jwt_revocation_lookups_total{result="revoked|not_revoked|error", source="local|redis"}` */
-  readonly lookups: Counter<string>;
   /** `jwt_revocation_store_errors_total`: Redis reads that failed or timed out. */
-  readonly storeErrors: Counter<string>;
+  readonly storeErrors: CountSink;
   /** `jwt_revocation_redis_commands_total`: commands sent on the lookup path (not subscriber upkeep). */
-  readonly redisCommands: Counter<string>;
+  readonly redisCommands: CountSink;
 }
+
+const NO_COUNT: CountSink = Object.freeze({ inc: () => undefined });
 
 export const LOOKUPS_METRIC = 'jwt_revocation_lookups_total';
 export const STORE_ERRORS_METRIC = 'jwt_revocation_store_errors_total';
 export const REDIS_COMMANDS_METRIC = 'jwt_revocation_redis_commands_total';
 
-/** Register the counters in `registry`, or reuse them when another checker already did. */
-export function revocationMetrics(registry: Registry): RevocationMetrics {
-  return {
-    lookups: counter(
-      registry,
-      LOOKUPS_METRIC,
-      'Revocation lookups by answer and where the answer came from',
-      ['result', 'source'],
-      function collect(this: Counter<string>) {
-        lookupTallies(registry).flush(this);
-      },
-    ),
-    storeErrors: counter(registry, STORE_ERRORS_METRIC, 'Revocation store (Redis) reads that failed or timed out', []),
-    redisCommands: counter(registry, REDIS_COMMANDS_METRIC, 'Redis commands sent to answer revocation lookups', []),
+/**
+ * Register the counters in `registry`, or reuse them when another checker already
+ * did; no-ops when the runner's metrics are off (prom-client is then never loaded).
+ */
+export function revocationMetrics(registry: Registry | null): RevocationMetrics {
+  if (registry === null) return { storeErrors: NO_COUNT, redisCommands: NO_COUNT };
+  const { Counter: CounterClass } = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+  const counter = (name: string, help: string, labelNames: string[], collect?: (this: Counter<string>) => void): Counter<string> => {
+    const existing = registry.getSingleMetric(name);
+    if (existing instanceof CounterClass) return existing;
+    return new CounterClass({ name, help, labelNames, registers: [registry], ...(collect === undefined ? {} : { collect }) });
   };
-}
-
-function counter(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: string[],
-  collect?: (this: Counter<string>) => void,
-): Counter<string> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing;
-  return new Counter({ name, help, labelNames, registers: [registry], ...(collect === undefined ? {} : { collect }) });
+  counter(LOOKUPS_METRIC, 'Revocation lookups by answer and where the answer came from', ['result', 'source'], function collect(this: Counter<string>) {
+    lookupTallies(registry).flush(this);
+  });
+  return {
+    storeErrors: counter(STORE_ERRORS_METRIC, 'Revocation store (Redis) reads that failed or timed out', []),
+    redisCommands: counter(REDIS_COMMANDS_METRIC, 'Redis commands sent to answer revocation lookups', []),
+  };
 }
 
 type LookupResult = 'revoked' | 'not_revoked' | 'error';
@@ -74,8 +71,12 @@ export class LookupTallies {
 
 const talliesByRegistry = new WeakMap<Registry, LookupTallies>();
 
-/** The lookup tallies of `registry`, shared by every checker on it (flushed by `jwt_revocation_lookups_total`). */
-export function lookupTallies(registry: Registry): LookupTallies {
+/**
+ * The lookup tallies of `registry`, shared by every checker on it (flushed by
+ * `jwt_revocation_lookups_total`); a private, never-read tally without a registry.
+ */
+export function lookupTallies(registry: Registry | null): LookupTallies {
+  if (registry === null) return new LookupTallies();
   let tallies = talliesByRegistry.get(registry);
   if (tallies === undefined) {
     tallies = new LookupTallies();
