@@ -392,6 +392,10 @@ const connectionIds = {
 
 function throwSite(err: unknown): string | undefined {
   if (!(err instanceof Error) || err.stack === undefined) return undefined;
-  const frame = err.stack.split('\n').find((line) => line.trimStart().startsWith('at '));
-  return frame?.trim().slice(3);
+  // The first frame in our own code: a library's frames are not logged.
+  const frame = err.stack
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line.startsWith('at ') && !line.includes('node_modules') && !line.includes('(node:') && !line.startsWith('at node:'));
+  return frame?.slice(3);
 }
