@@ -71,3 +71,28 @@ export class CallScope {
     return this.#logger;
   }
 }
+
+/** What both phases' contexts expose from their call scope. */
+export abstract class ScopedContext {
+  constructor(protected readonly scope: CallScope) {}
+
+  get callId(): number {
+    return this.scope.callId;
+  }
+
+  get routeKey(): string {
+    return this.scope.routeKey;
+  }
+
+  get logger(): Logger {
+    return this.scope.logger;
+  }
+
+  get signal(): AbortSignal {
+    return this.scope.signal;
+  }
+
+  var(name: string): Promise<string | null> {
+    return this.scope.var(name);
+  }
+}

@@ -8,7 +8,7 @@ import { ErrorCode, RunnerError } from '../errors.js';
 import type { QueryArgs, RequestContext, RequestHeaders } from '../plugin-api/index.js';
 import { METHOD_NAMES, type HTTPReqCallRequest, type OutEntry, type RawEntry, type ReqCallAction } from '../protocol/messages.js';
 import { bytesEqualIgnoreCase, copyBytes, decodeUtf8, encodeUtf8, formatIp } from './bytes.js';
-import type { CallScope } from './call-scope.js';
+import { ScopedContext, type CallScope } from './call-scope.js';
 
 /** CR, LF, NUL and other C0 controls (tab excepted) and DEL cannot be written into a header. */
 const FORBIDDEN_HEADER_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
@@ -189,7 +189,7 @@ class ArgsView implements QueryArgs {
   }
 }
 
-export class RequestContextImpl implements RequestContext {
+export class RequestContextImpl extends ScopedContext implements RequestContext {
   readonly headers: HeaderView;
   readonly args: ArgsView;
   #path: string | null = null;
@@ -199,26 +199,11 @@ export class RequestContextImpl implements RequestContext {
 
   constructor(
     private readonly call: HTTPReqCallRequest,
-    private readonly scope: CallScope,
+    scope: CallScope,
   ) {
+    super(scope);
     this.headers = new HeaderView(() => call.headers);
     this.args = new ArgsView(() => call.args);
-  }
-
-  get callId(): number {
-    return this.call.id;
-  }
-
-  get routeKey(): string {
-    return this.scope.routeKey;
-  }
-
-  get logger() {
-    return this.scope.logger;
-  }
-
-  get signal(): AbortSignal {
-    return this.scope.signal;
   }
 
   get method(): string {
@@ -238,10 +223,6 @@ export class RequestContextImpl implements RequestContext {
     if (path.length === 0) throw new RunnerError(ErrorCode.PLUGIN_FAILED, 'setPath: the path must not be empty');
     this.#path = path;
     this.#pathChanged = true;
-  }
-
-  var(name: string): Promise<string | null> {
-    return this.scope.var(name);
   }
 
   body(): Promise<Uint8Array | null> {

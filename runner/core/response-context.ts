@@ -11,7 +11,7 @@ import { ErrorCode, RunnerError } from '../errors.js';
 import type { ResponseContext, ResponseHeaders } from '../plugin-api/index.js';
 import type { HTTPRespCallRequest, OutEntry, RespCallReply } from '../protocol/messages.js';
 import { bytesEqualIgnoreCase, copyBytes, decodeUtf8, encodeUtf8 } from './bytes.js';
-import type { CallScope } from './call-scope.js';
+import { ScopedContext, type CallScope } from './call-scope.js';
 import { assertHeaderName, assertHeaderValue } from './request-context.js';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
@@ -74,7 +74,7 @@ class ResponseHeaderView implements ResponseHeaders {
   }
 }
 
-export class ResponseContextImpl implements ResponseContext {
+export class ResponseContextImpl extends ScopedContext implements ResponseContext {
   readonly headers: ResponseHeaderView;
   #status: number;
   #statusChanged = false;
@@ -82,34 +82,15 @@ export class ResponseContextImpl implements ResponseContext {
 
   constructor(
     private readonly call: HTTPRespCallRequest,
-    private readonly scope: CallScope,
+    scope: CallScope,
   ) {
+    super(scope);
     this.headers = new ResponseHeaderView(call.headers);
     this.#status = call.status;
   }
 
-  get callId(): number {
-    return this.call.id;
-  }
-
-  get routeKey(): string {
-    return this.scope.routeKey;
-  }
-
-  get logger() {
-    return this.scope.logger;
-  }
-
-  get signal(): AbortSignal {
-    return this.scope.signal;
-  }
-
   get status(): number {
     return this.#status;
-  }
-
-  var(name: string): Promise<string | null> {
-    return this.scope.var(name);
   }
 
   body(): Promise<Uint8Array | null> {
