@@ -79,7 +79,6 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
   const sharedBindPath = cluster.isWorker ? env[CLUSTER_BIND_PATH_ENV] : undefined;
   const dispatcher = new Dispatcher({
     registry,
-    logger,
     confExpireSeconds: apisix.confExpireSeconds,
     maxConfEntries: settings.limits.max_conf_entries,
     ...(sharedBindPath === undefined

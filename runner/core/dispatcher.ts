@@ -3,7 +3,6 @@
  * HTTPRespCall -> run the token's plugin chain -> one action. Failures are thrown
  * as RunnerErrors; the transport maps them to error frames with rpcErrorCodeFor.
  */
-import type { Logger } from 'pino';
 import { ErrorCode, RunnerError, assertNever } from '../errors.js';
 import type { StopOutcome } from '../plugin-api/index.js';
 import type {
@@ -24,7 +23,6 @@ import { ResponseContextImpl } from './response-context.js';
 
 export interface DispatcherOptions {
   readonly registry: PluginRegistry;
-  readonly logger: Logger;
   readonly confExpireSeconds: number;
   readonly maxConfEntries: number;
   /** Token directory; a local ConfStore sized by the two options above when absent. */

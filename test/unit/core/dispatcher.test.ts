@@ -19,7 +19,7 @@ function entry(name: string, value: string): RawEntry {
 function dispatcherWith(...plugins: AnyPlugin[]): Dispatcher {
   const registry = new PluginRegistry(silent);
   for (const plugin of plugins) registry.register(plugin);
-  return new Dispatcher({ registry, logger: silent, confExpireSeconds: 3600, maxConfEntries: 100 });
+  return new Dispatcher({ registry, confExpireSeconds: 3600, maxConfEntries: 100 });
 }
 
 const reqCall = (confToken: number): HTTPReqCallRequest => ({ id: 9, confToken, method: 0, srcIp: null, path: Buffer.from('/'), args: [], headers: [] });

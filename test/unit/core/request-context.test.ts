@@ -41,7 +41,7 @@ function context(call: HTTPReqCallRequest, port: ExtraInfoPort = new RecordingPo
 async function runChain(call: HTTPReqCallRequest, ...hooks: Array<AnyPlugin['onRequest']>): Promise<ReqCallAction> {
   const registry = new PluginRegistry(silent);
   hooks.forEach((onRequest, index) => registry.register({ name: `p${index}`, confSchema: {}, ...(onRequest ? { onRequest } : {}) }));
-  const dispatcher = new Dispatcher({ registry, logger: silent, confExpireSeconds: 3600, maxConfEntries: 10 });
+  const dispatcher = new Dispatcher({ registry, confExpireSeconds: 3600, maxConfEntries: 10 });
   // A single-process dispatcher answers synchronously.
   const token = await dispatcher.prepareConf({ key: bytes('route#1'), conf: hooks.map((_, index) => entry(`p${index}`, '{}')) }) as number;
   return dispatcher.handleReqCall(call, await dispatcher.chainFor(token) as PreparedChain, new CallScope(new RecordingPort(), call.id, 'route#1', silent));
@@ -135,7 +135,7 @@ describe('core/request-context', () => {
     it('answers a chain of synchronous hooks synchronously (no promise on the fast path)', async () => {
       const registry = new PluginRegistry(silent);
       registry.register({ name: 'sync', confSchema: {}, onRequest: (req) => req.headers.set('x', '1') });
-      const dispatcher = new Dispatcher({ registry, logger: silent, confExpireSeconds: 3600, maxConfEntries: 10 });
+      const dispatcher = new Dispatcher({ registry, confExpireSeconds: 3600, maxConfEntries: 10 });
       const token = await dispatcher.prepareConf({ key: null, conf: [entry('sync', '')] });
       expect(token).not.to.be.instanceOf(Promise);
       const chain = dispatcher.chainFor(token as number);
