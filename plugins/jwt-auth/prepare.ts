@@ -315,7 +315,6 @@ export async function prepareConf(
   const confId = services.nextConfId();
   const verify: VerifyPolicy = {
     confId,
-    cacheKeyPrefix: `${confId}:`,
     algorithms: new Set(conf.algorithms),
     groupsByIssuer,
     fallbackGroup,

@@ -1,13 +1,27 @@
 /**
  * Bounded cache of verification results, so a repeated token skips JSON parsing and
- * signature work. Keyed by a SHA-256 digest of the exact token bytes plus the
- * identity of the prepared conf (two routes never share a result). A positive entry
- * never outlives the token's `exp`; time-dependent claims are re-checked on every hit
- * by the caller. A short-lived negative entry remembers bad signatures so a flood of
- * one forged token costs one signature check.
+ * signature work. A result belongs to the exact token text and to one prepared conf
+ * (two routes never share a result). A positive entry never outlives the token's
+ * `exp`; time-dependent claims are re-checked on every hit by the caller. A
+ * short-lived negative entry remembers bad signatures so a flood of one forged token
+ * costs one signature check.
+ *
+ * A result is found by the token's last {@link KEY_CHARS} characters (the signature:
+ * random, so distinct tokens practically never share them) and then matched against
+ * the whole token, which the slot keeps: hashing a few hundred characters of every
+ * request's token, or a SHA-256 of it, cost more than the rest of a cache hit.
+ * JavaScript string equality is exact, so no other spelling of a token (the latin1
+ * collision the jwt-token fuzz target once found) can meet a cached verdict. Tokens
+ * longer than {@link LONG_TOKEN_CHARS} are kept as `#` and their SHA-256 digest
+ * instead, so a flood of large forged tokens cannot fill memory; callers only cache
+ * compact-JWS-shaped tokens, which never contain `#`.
+ *
+ * One LRU slot per key holds a short chain of results, newest first, at most
+ * {@link MAX_RESULTS_PER_KEY}: one per conf that saw the token (a client's token
+ * commonly reaches several routes), and any token sharing the key.
  *
  * Entries carry the ready-made result object the request path returns, so a hit
- * allocates nothing beyond the key.
+ * allocates nothing but the key.
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -15,15 +29,22 @@ import type { Claims } from './claims.js';
 import type { FailedVerification, Rejection, ValidVerification } from './verify-types.js';
 
 /**
- * Default number of entries. A valid entry holds the parsed header and claims (a few
- * hundred bytes for typical tokens) and its 44-character key: 10 000 entries stay
- * around 10 MiB even with large claim sets.
+ * Default number of tokens. A valid entry holds the parsed header and claims (a few
+ * hundred bytes for typical tokens) and its key (the token, at most
+ * {@link LONG_TOKEN_CHARS} characters): 10 000 entries stay around 10-20 MiB even
+ * with large claim sets.
  */
 export const DEFAULT_TOKEN_CACHE_MAX_ENTRIES = 10_000;
 /** Longest a positive entry is kept, even for long-lived tokens. */
 export const TOKEN_CACHE_MAX_TTL_MS = 10 * 60_000;
 /** How long a bad-signature verdict is remembered. */
 export const NEGATIVE_CACHE_TTL_MS = 30_000;
+/** Tokens up to this length are kept whole; longer ones as a digest. */
+export const LONG_TOKEN_CHARS = 1024;
+/** Trailing characters of the token (or digest) that form the LRU key. */
+export const KEY_CHARS = 24;
+/** Results kept under one key (confs, tokens sharing it); the oldest is dropped beyond. */
+export const MAX_RESULTS_PER_KEY = 8;
 
 export type CachedVerification =
   | {
@@ -43,10 +64,14 @@ export type CachedVerification =
       readonly hit: FailedVerification;
     };
 
-/** A stored entry and when it stops counting (its expiry, capped at {@link TOKEN_CACHE_MAX_TTL_MS}). */
+/** One conf's result for one token and when it stops counting; `next` holds others under the same key. */
 interface Slot {
+  /** The token, or `#` and its digest for a long one ({@link VerifiedTokenCache.tokenId}). */
+  readonly tokenId: string;
+  readonly confId: number;
   readonly entry: CachedVerification;
   readonly untilMs: number;
+  readonly next: Slot | null;
 }
 
 export class VerifiedTokenCache {
@@ -61,42 +86,40 @@ export class VerifiedTokenCache {
     this.lru = new LRUCache<string, Slot>({ max: maxEntries });
   }
 
-  /**
-   * The cache key of a token under one prepared conf: the base64 SHA-256 of
-   * `<confId>:<token>`. The conf id holds no `:`, so the prefix is unambiguous and the
-   * digest covers the exact token. Hashed as UTF-8, which is injective on the strings
-   * a header can decode to: a byte-truncating encoding (latin1) would map a token with
-   * `U+0165` in place of `e` onto the cached key of the genuine token, and the forged
-   * spelling would pass as a cache hit (found by the jwt-token fuzz target).
-   *
-   * One-shot `crypto.hash` (no Hash object, no stream machinery) keeps a hit cheap.
-   */
-  static keyFor(token: string, confId: number): string {
-    return VerifiedTokenCache.keyWithPrefix(`${confId}:`, token);
+  /** What a slot keeps of a token: the token, or `#` and the base64 SHA-256 of a long one. */
+  static tokenId(token: string): string {
+    return token.length <= LONG_TOKEN_CHARS ? token : `#${hash('sha256', token, 'base64')}`;
   }
 
-  /** {@link keyFor} with the conf prefix (`<confId>:`) built once per conf. */
-  static keyWithPrefix(confPrefix: string, token: string): string {
-    return hash('sha256', confPrefix + token, 'base64');
+  /** The LRU key of a token id: its last {@link KEY_CHARS} characters. */
+  static keyOf(tokenId: string): string {
+    return tokenId.length <= KEY_CHARS ? tokenId : tokenId.slice(-KEY_CHARS);
   }
 
-  /** The entry, unless missing or past its expiry on the plugin clock. */
-  get(key: string, nowMs: number): CachedVerification | undefined {
-    const slot = this.lru.get(key);
-    if (slot === undefined) return undefined;
+  /** The result of `confId` for this token, unless missing or past its expiry on the plugin clock. */
+  get(token: string, confId: number, nowMs: number): CachedVerification | undefined {
+    const tokenId = VerifiedTokenCache.tokenId(token);
+    const key = VerifiedTokenCache.keyOf(tokenId);
+    let slot = this.lru.get(key) ?? null;
+    while (slot !== null && (slot.confId !== confId || slot.tokenId !== tokenId)) slot = slot.next;
+    if (slot === null) return undefined;
     if (nowMs >= slot.untilMs) {
-      this.lru.delete(key);
+      this.#replace(key, without(this.lru.peek(key) ?? null, tokenId, confId, MAX_RESULTS_PER_KEY));
       return undefined;
     }
     return slot.entry;
   }
 
-  set(key: string, entry: CachedVerification, nowMs: number): void {
+  set(token: string, confId: number, entry: CachedVerification, nowMs: number): void {
     const untilMs = Math.min(entry.expiresAtMs, nowMs + TOKEN_CACHE_MAX_TTL_MS);
     if (untilMs <= nowMs) return;
-    this.lru.set(key, { entry, untilMs });
+    const tokenId = VerifiedTokenCache.tokenId(token);
+    const key = VerifiedTokenCache.keyOf(tokenId);
+    const others = without(this.lru.peek(key) ?? null, tokenId, confId, MAX_RESULTS_PER_KEY - 1);
+    this.lru.set(key, { tokenId, confId, entry, untilMs, next: others });
   }
 
+  /** Keys held (each with one or more results). */
   get size(): number {
     return this.lru.size;
   }
@@ -104,4 +127,27 @@ export class VerifiedTokenCache {
   clear(): void {
     this.lru.clear();
   }
+
+  #replace(key: string, chain: Slot | null): void {
+    if (chain === null) this.lru.delete(key);
+    else this.lru.set(key, chain);
+  }
+}
+
+/**
+ * The chain without the slot of (`tokenId`, `confId`), cut to at most `keep` slots.
+ * Slots are immutable (a reader may hold one), so the kept ones are rebuilt; chains
+ * are a few slots long.
+ */
+function without(head: Slot | null, tokenId: string, confId: number, keep: number): Slot | null {
+  const kept: Slot[] = [];
+  for (let slot = head; slot !== null && kept.length < keep; slot = slot.next) {
+    if (slot.confId !== confId || slot.tokenId !== tokenId) kept.push(slot);
+  }
+  let next: Slot | null = null;
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const slot = kept[i]!;
+    next = { tokenId: slot.tokenId, confId: slot.confId, entry: slot.entry, untilMs: slot.untilMs, next };
+  }
+  return next;
 }

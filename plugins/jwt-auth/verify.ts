@@ -39,7 +39,7 @@ export interface KeyGroup {
 
 /** Everything verification needs from a prepared route conf. */
 export interface VerifyPolicy {
-  /** Identity of the prepared conf: part of every cache key. */
+  /** Identity of the prepared conf: cached results are kept per conf. */
   readonly confId: number;
   readonly algorithms: ReadonlySet<JwsAlgorithm>;
   readonly groupsByIssuer: ReadonlyMap<string, KeyGroup>;
@@ -54,8 +54,6 @@ export interface VerifyPolicy {
   /** Normalised `typ` (lower case, without `application/`), or null for no check. */
   readonly typ: string | null;
   readonly maxTokenBytes: number;
-  /** `<confId>:`, the cache-key prefix, built once per conf. */
-  readonly cacheKeyPrefix: string;
 }
 
 export type { VerifyResult, ValidVerification, FailedVerification, TokenIdentity } from './verify-types.js';
@@ -100,13 +98,9 @@ interface ParsedToken {
   readonly signature: Buffer;
 }
 
-/** Structural and header checks; no key, no clock. */
+/** Structural and header checks on a token of compact-JWS shape; no key, no clock. */
 function parseToken(token: string, policy: VerifyPolicy): ParsedToken | Rejection {
   const segments = token.split('.');
-  if (segments.length === 5) return reject('jwe', 'encrypted tokens (JWE) are not accepted');
-  if (segments.length !== 3 || !TOKEN_SHAPE.test(token)) {
-    return reject('malformed', 'token must be three base64url segments');
-  }
   const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
   const header = parseJsonObject(headerSegment);
   if (typeof header === 'string') return reject('malformed', 'header is not canonical base64url JSON');
@@ -296,7 +290,8 @@ function finish(
   parsed: ParsedToken,
   candidates: readonly VerificationKey[],
   cache: VerifiedTokenCache,
-  cacheKey: string,
+  token: string,
+  confId: number,
   nowMs: number,
 ): VerifyResult {
   if (candidates.length === 0) return failed(reject('key_not_found', 'no key for this alg and kid'), false);
@@ -304,12 +299,12 @@ function finish(
   const bad = checkSignature(parsed.signingInput, parsed.signature, parsed.alg, candidates);
   if (bad !== null) {
     const hit = failed(bad, true);
-    cache.set(cacheKey, { kind: 'rejected', rejection: bad, expiresAtMs: nowMs + NEGATIVE_CACHE_TTL_MS, hit }, nowMs);
+    cache.set(token, confId, { kind: 'rejected', rejection: bad, expiresAtMs: nowMs + NEGATIVE_CACHE_TTL_MS, hit }, nowMs);
     return failed(bad, false);
   }
   const identity = identityOf(claims);
   const hit: ValidVerification = { ok: true, header, claims, cacheHit: true, identity };
-  cache.set(cacheKey, { kind: 'valid', header, claims, expiresAtMs: expiryMs(claims, nowMs), hit }, nowMs);
+  cache.set(token, confId, { kind: 'valid', header, claims, expiresAtMs: expiryMs(claims, nowMs), hit }, nowMs);
   return { ok: true, header, claims, cacheHit: false, identity };
 }
 
@@ -325,8 +320,17 @@ export function verifyToken(
   nowMs: number,
 ): VerifyResult | Promise<VerifyResult> {
   if (token.length > policy.maxTokenBytes) return failed(reject('too_large', 'token too large'), false);
-  const cacheKey = VerifiedTokenCache.keyWithPrefix(policy.cacheKeyPrefix, token);
-  const cached = cache.get(cacheKey, nowMs);
+  // The shape check comes before the cache: only base64url-and-dots tokens are cached,
+  // so a cached token never contains the `#` of a digest (see token-cache.ts).
+  if (!TOKEN_SHAPE.test(token)) {
+    return failed(
+      token.split('.').length === 5
+        ? reject('jwe', 'encrypted tokens (JWE) are not accepted')
+        : reject('malformed', 'token must be three base64url segments'),
+      false,
+    );
+  }
+  const cached = cache.get(token, policy.confId, nowMs);
   if (cached !== undefined) return fromCache(cached, policy, nowMs);
 
   const parsed = parseToken(token, policy);
@@ -340,6 +344,6 @@ export function verifyToken(
   if (early !== null) return failed(early, false);
 
   const candidates = candidateKeys(group, alg, kid);
-  if (Array.isArray(candidates)) return finish(parsed, candidates, cache, cacheKey, nowMs);
-  return candidates.then((keys) => finish(parsed, keys, cache, cacheKey, nowMs));
+  if (Array.isArray(candidates)) return finish(parsed, candidates, cache, token, policy.confId, nowMs);
+  return candidates.then((keys) => finish(parsed, keys, cache, token, policy.confId, nowMs));
 }

@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { VerifiedTokenCache } from '../../../plugins/jwt-auth/token-cache.js';
+import { LONG_TOKEN_CHARS, VerifiedTokenCache } from '../../../plugins/jwt-auth/token-cache.js';
+import { reject } from '../../../plugins/jwt-auth/verify-types.js';
 import { definePlugin, ErrorCode, isRunnerError } from '../../../runner/plugin-api/index.js';
 import { PluginRegistry } from '../../../runner/core/plugin-registry.js';
 import { describeSchemaErrors } from '../../../runner/schema-errors.js';
@@ -35,9 +36,14 @@ describe('fuzz findings (regressions)', function () {
       }
     });
 
-    it('cache keys of strings that differ only above the low byte differ', () => {
-      expect(VerifiedTokenCache.keyFor('eyJ', 1)).to.not.equal(VerifiedTokenCache.keyFor('\u0165yJ', 1));
-      expect(VerifiedTokenCache.keyFor('a.b.c', 1)).to.not.equal(VerifiedTokenCache.keyFor('a\u012eb.c', 1));
+    it('cached results are matched on the exact token, not on a byte-truncated spelling', () => {
+      const cache = new VerifiedTokenCache();
+      const rejection = reject('signature', 'genuine');
+      const genuine = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
+      cache.set(genuine, 1, { kind: 'rejected', rejection, expiresAtMs: 2_000, hit: { ok: false, rejection, cacheHit: true } }, 1_000);
+      expect(cache.get(genuine, 1, 1_000)).to.not.equal(undefined);
+      expect(cache.get(`\u0165${genuine.slice(1)}`, 1, 1_000)).to.equal(undefined);
+      expect(VerifiedTokenCache.tokenId(`e${'a'.repeat(LONG_TOKEN_CHARS)}`)).to.not.equal(VerifiedTokenCache.tokenId(`\u0165${'a'.repeat(LONG_TOKEN_CHARS)}`));
     });
 
     it('replays the shrunk fuzz counterexample', async () => {
