@@ -6,8 +6,9 @@
  */
 import { ErrorCode, RunnerError } from '../errors.js';
 import type { QueryArgs, RequestContext, RequestHeaders } from '../plugin-api/index.js';
-import { METHOD_NAMES, type HTTPReqCallRequest, type OutEntry, type RawEntry, type ReqCallAction } from '../protocol/messages.js';
-import { bytesEqualIgnoreCase, copyBytes, decodeUtf8, encodeUtf8, formatIp } from './bytes.js';
+import { ArrayEntryList } from '../protocol/entry-list.js';
+import { METHOD_NAMES, type EntryList, type HTTPReqCallRequest, type OutEntry, type RawEntry, type ReqCallAction } from '../protocol/messages.js';
+import { copyBytes, decodeUtf8, encodeUtf8, formatIp } from './bytes.js';
 import { ScopedContext, type CallScope } from './call-scope.js';
 
 /** CR, LF, NUL and other C0 controls (tab excepted) and DEL cannot be written into a header. */
@@ -28,48 +29,57 @@ export function assertHeaderValue(name: string, value: string | Uint8Array): voi
   }
 }
 
-class HeaderView implements RequestHeaders {
-  /** lower-cased name -> new single value, or null for deleted. */
-  readonly changes = new Map<string, string | Uint8Array | null>();
+const NO_HEADER_CHANGES: ReadonlyMap<string, string | Uint8Array | null> = new Map();
 
-  constructor(private readonly entries: () => readonly RawEntry[]) {}
+class HeaderView implements RequestHeaders {
+  /** lower-cased name -> new single value, or null for deleted; created on the first change. */
+  #changes: Map<string, string | Uint8Array | null> | null = null;
+
+  constructor(private readonly list: EntryList) {}
+
+  get changes(): ReadonlyMap<string, string | Uint8Array | null> {
+    return this.#changes ?? NO_HEADER_CHANGES;
+  }
+
+  /** Index of the first entry named `lower` that has a value, or -1. */
+  #first(lower: string): number {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      if (list.hasValue(i) && list.nameIs(i, lower)) return i;
+    }
+    return -1;
+  }
 
   #rawValues(lower: string): Uint8Array[] {
+    const list = this.list;
     const values: Uint8Array[] = [];
-    for (const entry of this.entries()) {
-      if (entry.value !== null && bytesEqualIgnoreCase(entry.name, lower)) values.push(entry.value);
+    for (let i = 0; i < list.length; i++) {
+      if (list.hasValue(i) && list.nameIs(i, lower)) values.push(list.value(i)!);
     }
     return values;
   }
 
-  #firstRaw(lower: string): Uint8Array | undefined {
-    for (const entry of this.entries()) {
-      if (entry.value !== null && bytesEqualIgnoreCase(entry.name, lower)) return entry.value;
-    }
-    return undefined;
-  }
-
   get(name: string): string | undefined {
     const lower = name.toLowerCase();
-    const changed = this.changes.get(lower);
+    const changed = this.#changes?.get(lower);
     if (changed !== undefined) return changed === null ? undefined : asString(changed);
-    const raw = this.#firstRaw(lower);
-    return raw === undefined ? undefined : decodeUtf8(raw);
+    const index = this.#first(lower);
+    return index < 0 ? undefined : decodeUtf8(this.list.value(index)!);
   }
 
   getAll(name: string): string[] {
     const lower = name.toLowerCase();
-    const changed = this.changes.get(lower);
+    const changed = this.#changes?.get(lower);
     if (changed !== undefined) return changed === null ? [] : [asString(changed)];
     return this.#rawValues(lower).map(decodeUtf8);
   }
 
   getRaw(name: string): Uint8Array | undefined {
     const lower = name.toLowerCase();
-    const changed = this.changes.get(lower);
+    const changed = this.#changes?.get(lower);
     if (changed !== undefined) return changed === null ? undefined : copyBytes(asBytes(changed));
-    const raw = this.#firstRaw(lower);
-    return raw === undefined ? undefined : copyBytes(raw);
+    const index = this.#first(lower);
+    return index < 0 ? undefined : copyBytes(this.list.value(index)!);
   }
 
   has(name: string): boolean {
@@ -78,14 +88,20 @@ class HeaderView implements RequestHeaders {
 
   count(name: string): number {
     const lower = name.toLowerCase();
-    const changed = this.changes.get(lower);
+    const changed = this.#changes?.get(lower);
     if (changed !== undefined) return changed === null ? 0 : 1;
-    return this.#rawValues(lower).length;
+    const list = this.list;
+    let count = 0;
+    for (let i = 0; i < list.length; i++) {
+      if (list.hasValue(i) && list.nameIs(i, lower)) count++;
+    }
+    return count;
   }
 
   names(): string[] {
     const names = new Set<string>();
-    for (const entry of this.entries()) names.add(decodeUtf8(entry.name).toLowerCase());
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) names.add(decodeUtf8(list.name(i)).toLowerCase());
     for (const [name, value] of this.changes) {
       if (value === null) names.delete(name);
       else names.add(name);
@@ -96,22 +112,25 @@ class HeaderView implements RequestHeaders {
   set(name: string, value: string | Uint8Array): void {
     assertHeaderName(name);
     assertHeaderValue(name, value);
-    this.changes.set(name.toLowerCase(), typeof value === 'string' ? value : copyBytes(value));
+    (this.#changes ??= new Map()).set(name.toLowerCase(), typeof value === 'string' ? value : copyBytes(value));
   }
 
   delete(name: string): void {
     const lower = name.toLowerCase();
-    if (this.changes.has(lower)) {
+    const changes = this.#changes;
+    if (changes?.has(lower) === true) {
       // Deleting a header a plugin set: only send a delete if the request had it.
-      if (this.#firstRaw(lower) === undefined) this.changes.delete(lower);
-      else this.changes.set(lower, null);
+      if (this.#first(lower) < 0) changes.delete(lower);
+      else changes.set(lower, null);
       return;
     }
-    if (this.#firstRaw(lower) !== undefined) this.changes.set(lower, null);
+    if (this.#first(lower) >= 0) (this.#changes ??= new Map()).set(lower, null);
   }
 
   toEntries(): OutEntry[] {
-    return [...this.changes].map(([name, value]) => ({ name, value }));
+    const out: OutEntry[] = [];
+    if (this.#changes !== null) for (const [name, value] of this.#changes) out.push({ name, value });
+    return out;
   }
 }
 
@@ -191,7 +210,7 @@ class ArgsView implements QueryArgs {
 
 export class RequestContextImpl extends ScopedContext implements RequestContext {
   readonly headers: HeaderView;
-  readonly args: ArgsView;
+  #args: ArgsView | null = null;
   #path: string | null = null;
   #pathChanged = false;
   #body: Uint8Array | null = null;
@@ -202,8 +221,13 @@ export class RequestContextImpl extends ScopedContext implements RequestContext 
     scope: CallScope,
   ) {
     super(scope);
-    this.headers = new HeaderView(() => call.headers);
-    this.args = new ArgsView(() => call.args);
+    this.headers = new HeaderView(call.headerList ?? new ArrayEntryList(call.headers));
+  }
+
+  /** Query arguments, read (and their view built) only by plugins that ask. */
+  get args(): ArgsView {
+    this.#args ??= new ArgsView(() => this.call.args);
+    return this.#args;
   }
 
   get method(): string {
@@ -245,13 +269,13 @@ export class RequestContextImpl extends ScopedContext implements RequestContext 
   /** The net effect of every plugin's changes: pass-through or one Rewrite. */
   toAction(): ReqCallAction {
     const changed =
-      this.#pathChanged || this.#body !== null || this.#respHeaders.length > 0 || this.headers.changes.size > 0 || this.args.changes.size > 0;
+      this.#pathChanged || this.#body !== null || this.#respHeaders.length > 0 || this.headers.changes.size > 0 || (this.#args !== null && this.#args.changes.size > 0);
     if (!changed) return NO_ACTION;
     return {
       kind: 'rewrite',
       path: this.#pathChanged ? this.#path : null,
       headers: this.headers.toEntries(),
-      args: this.args.toEntries(),
+      args: this.#args === null ? [] : this.#args.toEntries(),
       respHeaders: this.#respHeaders,
       body: this.#body,
     };

@@ -55,7 +55,30 @@ export function assertFitsInFrame(what: string, bytes: Uint8Array | null): void 
 
 /** Writes a string field: JS strings as UTF-8, byte arrays unchanged. */
 export function createText(builder: flatbuffers.Builder, text: string | Uint8Array): flatbuffers.Offset {
-  return builder.createString(text);
+  return builder.createString(typeof text === 'string' ? utf8Scratch(text) : text);
+}
+
+/** Strings up to this many UTF-16 units are encoded into the scratch buffer. */
+const SCRATCH_CHARS = 4096;
+/** UTF-8 needs at most 3 bytes per UTF-16 unit. */
+const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+const encoder = new TextEncoder();
+
+/**
+ * `text` as UTF-8 in a view of a shared scratch buffer, valid until the next call:
+ * the builder copies it at once. `Builder.createString(string)` would allocate a new
+ * `Uint8Array` (an external backing store) for every header name and value of every
+ * reply. ASCII, the common case, is copied by a plain loop.
+ */
+function utf8Scratch(text: string): Uint8Array {
+  const length = text.length;
+  if (length > SCRATCH_CHARS) return encoder.encode(text);
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+    scratch[i] = code;
+  }
+  return scratch.subarray(0, length);
 }
 
 /** `[ubyte]` field, or 0 (field omitted) for null. Empty arrays are written as empty vectors. */
@@ -77,8 +100,8 @@ export function createEntries(builder: flatbuffers.Builder, entries: readonly Ou
   const offsets = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     const entry = entries[i]!;
-    const name = builder.createString(entry.name);
-    const value = entry.value === null ? 0 : builder.createString(entry.value);
+    const name = createText(builder, entry.name);
+    const value = entry.value === null ? 0 : createText(builder, entry.value);
     TextEntry.startTextEntry(builder);
     TextEntry.addName(builder, name);
     if (value !== 0) {

@@ -4,6 +4,7 @@
  * exactly that many payload bytes. Pure: no sockets, no timers.
  */
 import { ErrorCode, RunnerError } from '../errors.js';
+import { allocateFrame } from './frame-allocator.js';
 import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from './messages.js';
 import type { Frame } from './messages.js';
 
@@ -198,7 +199,7 @@ export function encodeFrame(type: number, payload: Uint8Array): Buffer {
       `type-${type} payload of ${payload.length} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte frame limit`,
     );
   }
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  const frame = allocateFrame(FRAME_HEADER_BYTES + payload.length);
   frame[0] = type;
   frame.writeUIntBE(payload.length, 1, 3);
   frame.set(payload, FRAME_HEADER_BYTES);

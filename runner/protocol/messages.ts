@@ -50,6 +50,20 @@ export interface RawEntry {
 }
 
 /**
+ * Entries looked up in place, without a `RawEntry` per entry (see `entry-list.ts`).
+ * Views it returns alias the payload, like `RawEntry`'s.
+ */
+export interface EntryList {
+  readonly length: number;
+  /** Entry `index`'s name equals `lowerName` (lower-case ASCII), ignoring ASCII case. */
+  nameIs(index: number, lowerName: string): boolean;
+  /** False when the entry has no value field. */
+  hasValue(index: number): boolean;
+  name(index: number): Uint8Array;
+  value(index: number): Uint8Array | null;
+}
+
+/**
  * An entry the runner writes. Strings are encoded as UTF-8, `Uint8Array`s are
  * written unchanged; `value: null` omits the field (delete in Rewrite).
  */
@@ -77,6 +91,11 @@ export interface HTTPReqCallRequest {
   readonly path: Uint8Array | null;
   readonly args: readonly RawEntry[];
   readonly headers: readonly RawEntry[];
+  /**
+   * The same headers read in place (the decoder provides it; a request built by hand
+   * may leave it out and is wrapped).
+   */
+  readonly headerList?: EntryList;
 }
 
 export interface HTTPRespCallRequest {

@@ -43,7 +43,10 @@ import { Resp as HTTPRespCallResp } from './generated/a6/httpresp-call/resp.js';
 import { Req as PrepareConfReq } from './generated/a6/prepare-conf/req.js';
 import { Resp as PrepareConfResp } from './generated/a6/prepare-conf/resp.js';
 import { FRAME_HEADER_BYTES, FrameType } from './messages.js';
+import { ArrayEntryList, PayloadEntryList, toRawEntries } from './entry-list.js';
+import { allocateFrame } from './frame-allocator.js';
 import type {
+  EntryList,
   ExtraInfoAnswer,
   ExtraInfoQuestion,
   HTTPReqCallRequest,
@@ -96,7 +99,8 @@ export function decodePrepareConfRequest(payload: Uint8Array): PrepareConfReques
  */
 export function decodeHTTPReqCallRequest(payload: Uint8Array): HTTPReqCallRequest {
   verifyPayload(payload, HTTP_REQ_CALL_REQ);
-  return new LazyHTTPReqCallRequest(HTTPReqCallReq.getRootAsReq(new flatbuffers.ByteBuffer(payload)));
+  const bb = new flatbuffers.ByteBuffer(payload);
+  return new LazyHTTPReqCallRequest(HTTPReqCallReq.getRootAsReq(bb), bb);
 }
 
 /** An `HTTPReqCallRequest` over a verified buffer; `undefined` in a slot means "not read yet". */
@@ -109,9 +113,12 @@ class LazyHTTPReqCallRequest implements HTTPReqCallRequest {
   #path: Uint8Array | null | undefined;
   #args: readonly RawEntry[] | undefined;
   #headers: readonly RawEntry[] | undefined;
+  #headerList: EntryList | undefined;
+  readonly #bb: flatbuffers.ByteBuffer;
 
-  constructor(req: HTTPReqCallReq) {
+  constructor(req: HTTPReqCallReq, bb: flatbuffers.ByteBuffer) {
     this.#req = req;
+    this.#bb = bb;
     this.id = req.id();
     this.confToken = req.confToken();
     this.method = req.method();
@@ -140,13 +147,26 @@ class LazyHTTPReqCallRequest implements HTTPReqCallRequest {
   }
 
   get headers(): readonly RawEntry[] {
-    if (this.#headers === undefined) {
-      const req = this.#req;
-      this.#headers = readEntries(req.headersLength(), (i, cursor) => req.headers(i, cursor));
-    }
+    this.#headers ??= toRawEntries(this.headerList);
     return this.#headers;
   }
+
+  get headerList(): EntryList {
+    if (this.#headerList === undefined) {
+      const bb = this.#bb;
+      const field = bb.__offset(this.#req.bb_pos, HEADERS_SLOT);
+      this.#headerList =
+        field === 0
+          ? EMPTY_ENTRY_LIST
+          : new PayloadEntryList(bb, bb.__vector(this.#req.bb_pos + field), bb.__vector_len(this.#req.bb_pos + field));
+    }
+    return this.#headerList;
+  }
 }
+
+/** vtable slot of `HTTPReqCall.Req.headers` (field 5: 4 + 2 * 5), as in the generated `headers()` accessor. */
+const HEADERS_SLOT = 14;
+const EMPTY_ENTRY_LIST: EntryList = new ArrayEntryList([]);
 
 /**
  * Decodes an `A6.HTTPRespCall.Req` payload (frame type 4).
@@ -285,7 +305,7 @@ function locateFirstField(payload: Buffer): number {
 
 function passThroughReply(id: number): Buffer {
   const template = id === 0 ? PASS_THROUGH_ID_ZERO : PASS_THROUGH_TEMPLATE;
-  const frame = Buffer.allocUnsafe(template.length);
+  const frame = allocateFrame(template.length);
   template.copy(frame);
   if (id !== 0) {
     frame.writeUInt32LE(id, PASS_THROUGH_ID_AT);
