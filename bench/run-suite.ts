@@ -37,6 +37,10 @@ interface SuiteOptions {
   readonly logLevel: string;
   readonly metrics: boolean;
   readonly cpuProfDir: string | null;
+  /** Extra node flags for the runner process. */
+  readonly nodeFlags: readonly string[];
+  /** File that receives the runner's output; null discards it. */
+  readonly runnerOutput: string | null;
   readonly jsonPath: string | null;
 }
 
@@ -86,6 +90,8 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     .option('--log-level <level>', 'runner log level', 'warn')
     .option('--metrics', 'enable the runner metrics endpoint and report the token-cache hit ratio')
     .option('--cpu-prof <dir>', 'run the runner under node --cpu-prof, profiles written to <dir>')
+    .option('--runner-output <file>', 'append what the runner process prints to <file>')
+    .option('--node-flags <flags>', 'extra node flags for the runner process, space-separated (e.g. "--max-semi-space-size=4")')
     .option('--json <file>', 'also write every measurement as JSON to <file>')
     .parse([...argv], { from: 'node' });
   const o = program.opts<{
@@ -103,6 +109,8 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     logLevel: string;
     metrics?: boolean;
     cpuProf?: string;
+    nodeFlags?: string;
+    runnerOutput?: string;
     json?: string;
   }>();
   const quick = o.quick === true;
@@ -120,6 +128,8 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     logLevel: o.logLevel,
     metrics: o.metrics === true,
     cpuProfDir: o.cpuProf ?? null,
+    runnerOutput: o.runnerOutput ?? null,
+    nodeFlags: o.nodeFlags === undefined ? [] : o.nodeFlags.split(' ').filter((flag) => flag !== ''),
     jsonPath: o.json ?? null,
   };
 }
@@ -147,7 +157,11 @@ async function runScenario(s: Scenario, env: ScenarioEnvironment, options: Suite
       workers: options.workers,
       metricsPort,
       canned: s.bare,
-      nodeFlags: options.cpuProfDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${s.id}.cpuprofile`],
+      outputFile: options.runnerOutput,
+      nodeFlags: [
+        ...options.nodeFlags,
+        ...(options.cpuProfDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${s.id}.cpuprofile`]),
+      ],
     });
   } catch (err) {
     if (err instanceof RunnerStartError && options.workers !== null && /workers/i.test(err.output)) {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,6 +37,8 @@ export interface BenchRunnerOptions {
   readonly nodeFlags: readonly string[];
   /** Start the canned-answer server instead of the runner (the harness ceiling). */
   readonly canned?: boolean;
+  /** Append everything the runner prints to this file (e.g. `--trace-gc` output). */
+  readonly outputFile?: string | null;
 }
 
 export class BenchRunner {
@@ -85,6 +87,11 @@ export class BenchRunner {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (options.outputFile != null) {
+      const file = createWriteStream(options.outputFile, { flags: 'a' });
+      child.stdout!.pipe(file);
+      child.stderr!.pipe(file);
+    }
     const runner = new BenchRunner(child, socketPath, dir);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let exitedEarly = false;
