@@ -7,7 +7,7 @@ import { decideRevocation } from './decision.js';
 import type { AbortSignalSource, RevocationChecker, RevocationQuery, RevocationStatus } from './index.js';
 import { jtiKey, subjectKey } from './keys.js';
 import { LocalView, untrustedTtlMs } from './local-view.js';
-import type { KeyReading } from './local-view.js';
+import type { KeyReading, LocalReading } from './local-view.js';
 import { lookupTallies, revocationMetrics } from './metrics.js';
 import type { LookupTallies } from './metrics.js';
 import { safeRedisError } from './safe-error.js';
@@ -26,6 +26,12 @@ import { COMMANDS_PER_KEY, readKeys } from './store-reader.js';
  */
 export const LOCAL_VIEW_MAX_KEYS = 50_000;
 
+/** The Redis keys a query reads: its jti key and its subject watermark key. */
+interface QueryKeys {
+  readonly jti: string | null;
+  readonly sub: string | null;
+}
+
 /** Upper bound of the refresh-ahead window (a quarter of `cache_ttl_ms` when that is shorter). */
 export const REFRESH_AHEAD_MAX_MS = 100;
 
@@ -43,6 +49,8 @@ export class RedisRevocationChecker implements RevocationChecker {
   readonly #view: LocalView;
   /** Reads on the wire, by the keys they read (single-flight). */
   readonly #flights = new Map<string, Promise<ReadonlyMap<string, KeyReading>>>();
+  /** Redis keys per query object (see #keysOf); entries go with the cached verification. */
+  readonly #queryKeys = new WeakMap<RevocationQuery, QueryKeys>();
   /** Keys being re-read in the background (at most one refresh per key at a time). */
   readonly #refreshing = new Set<string>();
   /** How long before a local answer lapses a use of it triggers a background refresh. */
@@ -98,21 +106,42 @@ export class RedisRevocationChecker implements RevocationChecker {
     if (this.#closing !== null) {
       throw new RunnerError(ErrorCode.REVOCATION_STORE_UNAVAILABLE, 'revocation checker is closed');
     }
-    const prefix = this.#settings.key_prefix;
     const pushLive = this.#push.mode === 'keyspace';
-    const jti = query.jti === null ? null : jtiKey(prefix, query.jti);
-    const jtiValue = jti === null ? undefined : this.#view.get(jti, pushLive);
+    const { jti, sub } = this.#keysOf(query);
+    const now = this.#view.now();
+    const jtiReading = jti === null ? undefined : this.#view.trusted(jti, pushLive, now);
+    const jtiValue = jtiReading?.value;
     if (jtiValue !== undefined && jtiValue !== null) {
       // A revoked jti decides alone; the subject watermark cannot make it valid again.
-      return this.#answer(query, jtiValue, undefined, 'local', jti, null, pushLive);
+      return this.#answer(query, jtiValue, undefined, 'local', jti, jtiReading, null, undefined, pushLive, now);
     }
-    const sub = query.sub === null ? null : subjectKey(prefix, query.sub);
-    const subValue = sub === null ? undefined : this.#view.get(sub, pushLive);
+    const subReading = sub === null ? undefined : this.#view.trusted(sub, pushLive, now);
+    const subValue = subReading?.value;
     const jtiMissing = jti !== null && jtiValue === undefined;
     const subMissing = sub !== null && subValue === undefined;
-    if (!jtiMissing && !subMissing) return this.#answer(query, jtiValue, subValue, 'local', jti, sub, pushLive);
+    if (!jtiMissing && !subMissing) {
+      return this.#answer(query, jtiValue, subValue, 'local', jti, jtiReading, sub, subReading, pushLive, now);
+    }
     const missing = jtiMissing && subMissing ? [jti, sub] : jtiMissing ? [jti] : [sub as string];
     return this.#lookupRemote(query, jti, sub, jtiValue, subValue, missing, source?.signal);
+  }
+
+  /**
+   * The Redis keys of a query. A cached verification hands the same query object to
+   * every request of its token, so the keys are built (and their hashes computed) once
+   * per token rather than concatenated on every request.
+   */
+  #keysOf(query: RevocationQuery): QueryKeys {
+    let keys = this.#queryKeys.get(query);
+    if (keys === undefined) {
+      const prefix = this.#settings.key_prefix;
+      keys = {
+        jti: query.jti === null ? null : jtiKey(prefix, query.jti),
+        sub: query.sub === null ? null : subjectKey(prefix, query.sub),
+      };
+      this.#queryKeys.set(query, keys);
+    }
+    return keys;
   }
 
   async #lookupRemote(
@@ -133,7 +162,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     }
     const jtiValue = jti === null ? undefined : jtiLocal ?? readings.get(jti)?.value;
     const subValue = sub === null ? undefined : subLocal ?? readings.get(sub)?.value;
-    return this.#answer(query, jtiValue, subValue, 'redis', null, null, false);
+    return this.#answer(query, jtiValue, subValue, 'redis', null, undefined, null, undefined, false, 0);
   }
 
   /** Decide, count, and start background refreshes of local answers about to lapse. */
@@ -143,13 +172,18 @@ export class RedisRevocationChecker implements RevocationChecker {
     subValue: string | null | undefined,
     source: 'local' | 'redis',
     jti: string | null,
+    jtiReading: LocalReading | undefined,
     sub: string | null,
+    subReading: LocalReading | undefined,
     pushLive: boolean,
+    nowMs: number,
   ): RevocationStatus {
     const status = decideRevocation(query, jtiValue, subValue);
     this.#tallies.count(status, source);
-    if (jti !== null && this.#view.lapsesWithin(jti, pushLive, this.#refreshAheadMs)) this.#refresh(jti);
-    if (sub !== null && this.#view.lapsesWithin(sub, pushLive, this.#refreshAheadMs)) this.#refresh(sub);
+    const view = this.#view;
+    const ahead = this.#refreshAheadMs;
+    if (jti !== null && jtiReading !== undefined && view.readingLapsesWithin(jtiReading, pushLive, ahead, nowMs)) this.#refresh(jti);
+    if (sub !== null && subReading !== undefined && view.readingLapsesWithin(subReading, pushLive, ahead, nowMs)) this.#refresh(sub);
     return status;
   }
 

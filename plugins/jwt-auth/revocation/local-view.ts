@@ -20,8 +20,13 @@ export function untrustedTtlMs(cacheTtlMs: number): number {
   return Math.min(cacheTtlMs, UNTRUSTED_CACHE_MAX_MS);
 }
 
-interface Entry {
+/** A trusted reading as the view hands it out. */
+export interface LocalReading {
+  /** The key's value, or null when the key did not exist. */
   readonly value: string | null;
+}
+
+interface Entry extends LocalReading {
   /** Monotonic time the reading was taken. */
   readonly fetchedAtMs: number;
   /** Monotonic time the key expires in Redis (Infinity without a TTL); only meaningful for a present key. */
@@ -71,13 +76,21 @@ export class LocalView {
 
   /** The trusted reading of `key`, or undefined when Redis must be asked. */
   get(key: string, pushLive: boolean): string | null | undefined {
+    return this.trusted(key, pushLive, this.#now())?.value;
+  }
+
+  /**
+   * The trusted reading of `key` at monotonic time `nowMs` (one clock read serves
+   * every key of a lookup), or undefined when Redis must be asked.
+   */
+  trusted(key: string, pushLive: boolean, nowMs: number): LocalReading | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.epoch !== this.#epoch || this.#now() >= this.#validUntil(entry, pushLive)) {
+    if (entry.epoch !== this.#epoch || nowMs >= this.#validUntil(entry, pushLive)) {
       this.#entries.delete(key);
       return undefined;
     }
-    return entry.value;
+    return entry;
   }
 
   /**
@@ -87,7 +100,17 @@ export class LocalView {
    */
   lapsesWithin(key: string, pushLive: boolean, withinMs: number): boolean {
     const entry = this.#entries.peek(key);
-    return entry !== undefined && this.#now() + withinMs >= this.#validUntil(entry, pushLive);
+    return entry !== undefined && this.readingLapsesWithin(entry, pushLive, withinMs, this.#now());
+  }
+
+  /** {@link lapsesWithin} for a reading already in hand, at monotonic time `nowMs`. */
+  readingLapsesWithin(reading: LocalReading, pushLive: boolean, withinMs: number, nowMs: number): boolean {
+    return nowMs + withinMs >= this.#validUntil(reading as Entry, pushLive);
+  }
+
+  /** The view's monotonic clock in ms. */
+  now(): number {
+    return this.#now();
   }
 
   /** Register a read about to be sent, so invalidations arriving before its answer are not lost. */

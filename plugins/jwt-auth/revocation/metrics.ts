@@ -41,30 +41,37 @@ export function revocationMetrics(registry: Registry | null): RevocationMetrics 
   };
 }
 
-type LookupResult = 'revoked' | 'not_revoked' | 'error';
-type LookupSource = 'local' | 'redis';
+const LOOKUP_RESULTS = ['revoked', 'not_revoked', 'error'] as const;
+const LOOKUP_SOURCES = ['local', 'redis'] as const;
+type LookupResult = (typeof LOOKUP_RESULTS)[number];
+type LookupSource = (typeof LOOKUP_SOURCES)[number];
 
 /**
  * Lookup counts kept as plain numbers on the request path and handed to
  * `jwt_revocation_lookups_total` when the registry is read: a labelled `inc` per lookup
- * hashes its labels every time.
+ * hashes its labels every time. One fixed slot per (result, source) pair, found by
+ * property access on constant names: no key is built per lookup.
  */
 export class LookupTallies {
-  readonly #counts = new Map<string, { readonly result: LookupResult; readonly source: LookupSource; n: number }>();
+  readonly #counts: Record<LookupResult, Record<LookupSource, number>> = {
+    revoked: { local: 0, redis: 0 },
+    not_revoked: { local: 0, redis: 0 },
+    error: { local: 0, redis: 0 },
+  };
 
   count(result: LookupResult, source: LookupSource): void {
-    const key = result + source;
-    const slot = this.#counts.get(key);
-    if (slot !== undefined) slot.n += 1;
-    else this.#counts.set(key, { result, source, n: 1 });
+    this.#counts[result][source] += 1;
   }
 
   /** Move the counts into the prom-client counter. */
   flush(counter: Counter<string>): void {
-    for (const slot of this.#counts.values()) {
-      if (slot.n === 0) continue;
-      counter.inc({ result: slot.result, source: slot.source }, slot.n);
-      slot.n = 0;
+    for (const result of LOOKUP_RESULTS) {
+      for (const source of LOOKUP_SOURCES) {
+        const n = this.#counts[result][source];
+        if (n === 0) continue;
+        counter.inc({ result, source }, n);
+        this.#counts[result][source] = 0;
+      }
     }
   }
 }
