@@ -17,7 +17,7 @@ import { decodeUtf8, encodeUtf8 } from './bytes.js';
 import type { CallScope } from './call-scope.js';
 import { LocalConfDirectory, type ConfDirectory } from './conf-directory.js';
 import { ConfStore, type ConfToken } from './conf-store.js';
-import type { ChainState, PluginRegistry, PreparedChain } from './plugin-registry.js';
+import type { ChainLink, ChainState, PluginRegistry, PreparedChain } from './plugin-registry.js';
 import { NO_ACTION, RequestContextImpl, assertHeaderName, assertHeaderValue } from './request-context.js';
 import { ResponseContextImpl } from './response-context.js';
 
@@ -100,22 +100,7 @@ export class Dispatcher {
     }
     const { links } = state;
     if (links.length === 0) return NO_ACTION;
-    const ctx = new RequestContextImpl(call, scope);
-    return runLinks(0);
-
-    // Plugins run in conf order; the first Stop wins; synchronous hooks stay synchronous.
-    function runLinks(start: number): ReqCallAction | Promise<ReqCallAction> {
-      for (let i = start; i < links.length; i++) {
-        const link = links[i]!;
-        if (link.plugin.onRequest === undefined) continue;
-        const result = link.plugin.onRequest(ctx, link.prepared);
-        if (result instanceof Promise) {
-          return result.then((outcome) => (outcome?.kind === 'stop' ? toStopAction(outcome) : runLinks(i + 1)));
-        }
-        if (result?.kind === 'stop') return toStopAction(result);
-      }
-      return ctx.toAction();
-    }
+    return runLinks(links, 0, new RequestContextImpl(call, scope));
   }
 
   async #runResponse(call: HTTPRespCallRequest, state: ChainState, scope: CallScope): Promise<RespCallReply> {
@@ -135,6 +120,23 @@ export class Dispatcher {
     }
     return ctx.toReply();
   }
+}
+
+/**
+ * Plugins run in conf order from `start`; the first Stop wins; synchronous hooks stay
+ * synchronous (a module function, not a closure per call: this is every call's path).
+ */
+function runLinks(links: readonly ChainLink[], start: number, ctx: RequestContextImpl): ReqCallAction | Promise<ReqCallAction> {
+  for (let i = start; i < links.length; i++) {
+    const link = links[i]!;
+    if (link.plugin.onRequest === undefined) continue;
+    const result = link.plugin.onRequest(ctx, link.prepared);
+    if (result instanceof Promise) {
+      return result.then((outcome) => (outcome?.kind === 'stop' ? toStopAction(outcome) : runLinks(links, i + 1, ctx)));
+    }
+    if (result?.kind === 'stop') return toStopAction(result);
+  }
+  return ctx.toAction();
 }
 
 function tokenNotFound(token: number): never {

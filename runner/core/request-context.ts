@@ -129,7 +129,7 @@ class HeaderView implements RequestHeaders {
 
   toEntries(): OutEntry[] {
     const out: OutEntry[] = [];
-    if (this.#changes !== null) for (const [name, value] of this.#changes) out.push({ name, value });
+    this.#changes?.forEach((value, name) => out.push({ name, value }));
     return out;
   }
 }
@@ -214,7 +214,7 @@ export class RequestContextImpl extends ScopedContext implements RequestContext 
   #path: string | null = null;
   #pathChanged = false;
   #body: Uint8Array | null = null;
-  readonly #respHeaders: OutEntry[] = [];
+  #respHeaders: OutEntry[] | null = null;
 
   constructor(
     private readonly call: HTTPReqCallRequest,
@@ -263,20 +263,20 @@ export class RequestContextImpl extends ScopedContext implements RequestContext 
   addResponseHeader(name: string, value: string): void {
     assertHeaderName(name);
     assertHeaderValue(name, value);
-    this.#respHeaders.push({ name, value });
+    (this.#respHeaders ??= []).push({ name, value });
   }
 
   /** The net effect of every plugin's changes: pass-through or one Rewrite. */
   toAction(): ReqCallAction {
     const changed =
-      this.#pathChanged || this.#body !== null || this.#respHeaders.length > 0 || this.headers.changes.size > 0 || (this.#args !== null && this.#args.changes.size > 0);
+      this.#pathChanged || this.#body !== null || this.#respHeaders !== null || this.headers.changes.size > 0 || (this.#args !== null && this.#args.changes.size > 0);
     if (!changed) return NO_ACTION;
     return {
       kind: 'rewrite',
       path: this.#pathChanged ? this.#path : null,
       headers: this.headers.toEntries(),
       args: this.#args === null ? [] : this.#args.toEntries(),
-      respHeaders: this.#respHeaders,
+      respHeaders: this.#respHeaders ?? [],
       body: this.#body,
     };
   }

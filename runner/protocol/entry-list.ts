@@ -5,12 +5,12 @@
  * {@link EntryList} records where each name and value lies in the payload and hands
  * out a view only for the entry asked for.
  */
-import type * as flatbuffers from 'flatbuffers';
 import type { EntryList, RawEntry } from './messages.js';
+import { fieldAt, follow, readInt32 } from './table-reads.js';
 
-/** vtable slots of `A6.TextEntry`: `name` (field 0) and `value` (field 1). */
-const NAME_SLOT = 4;
-const VALUE_SLOT = 6;
+/** Field ids of `A6.TextEntry`. */
+const NAME_FIELD = 0;
+const VALUE_FIELD = 1;
 /** Per entry: name start, name end, value start, value end (-1, -1 when absent). */
 const STRIDE = 4;
 
@@ -28,18 +28,19 @@ export class PayloadEntryList implements EntryList {
   readonly #bounds: number[];
 
   /**
-   * @param bb the verified payload
-   * @param vector position of the vector's first element (`bb.__vector(...)`)
-   * @param length element count (`bb.__vector_len(...)`)
+   * @param bytes the verified payload
+   * @param vector position of the vector (its length prefix), as a uoffset field points to it
    */
-  constructor(bb: flatbuffers.ByteBuffer, vector: number, length: number) {
+  constructor(bytes: Uint8Array, vector: number) {
+    const length = readInt32(bytes, vector);
     this.length = length;
-    this.#bytes = bb.bytes();
-    const bounds = new Array<number>(length * STRIDE).fill(0);
+    this.#bytes = bytes;
+    // Sized once (no growth while filling); every slot is written below.
+    const bounds = new Array<number>(length * STRIDE);
     for (let i = 0; i < length; i++) {
-      const table = bb.__indirect(vector + i * 4);
-      stringBounds(bb, table, NAME_SLOT, bounds, i * STRIDE);
-      stringBounds(bb, table, VALUE_SLOT, bounds, i * STRIDE + 2);
+      const table = follow(bytes, vector + 4 + i * 4);
+      stringBounds(bytes, table, NAME_FIELD, bounds, i * STRIDE);
+      stringBounds(bytes, table, VALUE_FIELD, bounds, i * STRIDE + 2);
     }
     this.#bounds = bounds;
   }
@@ -71,18 +72,17 @@ export class PayloadEntryList implements EntryList {
   }
 }
 
-/** Start and end of a string field of `table`, or -1, -1 when the field is absent. */
-function stringBounds(bb: flatbuffers.ByteBuffer, table: number, slot: number, out: number[], at: number): void {
-  const field = bb.__offset(table, slot);
-  if (field === 0) {
+/** Writes start and end of a string field of `table` at `out[at]`, or -1, -1 when the field is absent. */
+function stringBounds(bytes: Uint8Array, table: number, field: number, out: number[], at: number): void {
+  const position = fieldAt(bytes, table, field);
+  if (position === 0) {
     out[at] = -1;
     out[at + 1] = -1;
     return;
   }
-  const string = table + field + bb.readInt32(table + field);
-  const start = string + 4;
-  out[at] = start;
-  out[at + 1] = start + bb.readInt32(string);
+  const string = follow(bytes, position);
+  out[at] = string + 4;
+  out[at + 1] = string + 4 + readInt32(bytes, string);
 }
 
 /** An {@link EntryList} over already-decoded entries (requests built by hand, tests). */

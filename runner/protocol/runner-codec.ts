@@ -45,6 +45,7 @@ import { Resp as PrepareConfResp } from './generated/a6/prepare-conf/resp.js';
 import { FRAME_HEADER_BYTES, FrameType } from './messages.js';
 import { ArrayEntryList, PayloadEntryList, toRawEntries } from './entry-list.js';
 import { allocateFrame } from './frame-allocator.js';
+import { fieldAt, follow, readUint32, rootTable } from './table-reads.js';
 import type {
   EntryList,
   ExtraInfoAnswer,
@@ -99,48 +100,73 @@ export function decodePrepareConfRequest(payload: Uint8Array): PrepareConfReques
  */
 export function decodeHTTPReqCallRequest(payload: Uint8Array): HTTPReqCallRequest {
   verifyPayload(payload, HTTP_REQ_CALL_REQ);
-  const bb = new flatbuffers.ByteBuffer(payload);
-  return new LazyHTTPReqCallRequest(HTTPReqCallReq.getRootAsReq(bb), bb);
+  return new LazyHTTPReqCallRequest(payload);
 }
 
-/** An `HTTPReqCallRequest` over a verified buffer; `undefined` in a slot means "not read yet". */
+/** Field ids of `A6.HTTPReqCall.Req` (schema order). */
+const enum ReqField {
+  Id = 0,
+  SrcIp = 1,
+  Method = 2,
+  Path = 3,
+  Args = 4,
+  Headers = 5,
+  ConfToken = 6,
+}
+
+/**
+ * An `HTTPReqCallRequest` over a verified buffer; `undefined` in a slot means "not
+ * read yet". The scalars and the header list are read straight from the bytes; the
+ * generated accessors (and their `ByteBuffer`) are built only for the fields few
+ * calls read.
+ */
 class LazyHTTPReqCallRequest implements HTTPReqCallRequest {
   readonly id: number;
   readonly confToken: number;
   readonly method: number;
-  readonly #req: HTTPReqCallReq;
+  readonly #payload: Uint8Array;
+  readonly #table: number;
+  #req: HTTPReqCallReq | null = null;
   #srcIp: Uint8Array | null | undefined;
   #path: Uint8Array | null | undefined;
   #args: readonly RawEntry[] | undefined;
   #headers: readonly RawEntry[] | undefined;
   #headerList: EntryList | undefined;
-  readonly #bb: flatbuffers.ByteBuffer;
 
-  constructor(req: HTTPReqCallReq, bb: flatbuffers.ByteBuffer) {
-    this.#req = req;
-    this.#bb = bb;
-    this.id = req.id();
-    this.confToken = req.confToken();
-    this.method = req.method();
+  constructor(payload: Uint8Array) {
+    const table = rootTable(payload);
+    this.#payload = payload;
+    this.#table = table;
+    const id = fieldAt(payload, table, ReqField.Id);
+    this.id = id === 0 ? 0 : readUint32(payload, id);
+    const confToken = fieldAt(payload, table, ReqField.ConfToken);
+    this.confToken = confToken === 0 ? 0 : readUint32(payload, confToken);
+    const method = fieldAt(payload, table, ReqField.Method);
+    this.method = method === 0 ? 0 : payload[method]!;
+  }
+
+  get #accessor(): HTTPReqCallReq {
+    this.#req ??= HTTPReqCallReq.getRootAsReq(new flatbuffers.ByteBuffer(this.#payload));
+    return this.#req;
   }
 
   get srcIp(): Uint8Array | null {
     if (this.#srcIp === undefined) {
-      this.#srcIp = this.#req.srcIpArray();
+      this.#srcIp = this.#accessor.srcIpArray();
     }
     return this.#srcIp;
   }
 
   get path(): Uint8Array | null {
     if (this.#path === undefined) {
-      this.#path = bytesOrNull(this.#req.path(UTF8_BYTES));
+      this.#path = bytesOrNull(this.#accessor.path(UTF8_BYTES));
     }
     return this.#path;
   }
 
   get args(): readonly RawEntry[] {
     if (this.#args === undefined) {
-      const req = this.#req;
+      const req = this.#accessor;
       this.#args = readEntries(req.argsLength(), (i, cursor) => req.args(i, cursor));
     }
     return this.#args;
@@ -153,19 +179,13 @@ class LazyHTTPReqCallRequest implements HTTPReqCallRequest {
 
   get headerList(): EntryList {
     if (this.#headerList === undefined) {
-      const bb = this.#bb;
-      const field = bb.__offset(this.#req.bb_pos, HEADERS_SLOT);
-      this.#headerList =
-        field === 0
-          ? EMPTY_ENTRY_LIST
-          : new PayloadEntryList(bb, bb.__vector(this.#req.bb_pos + field), bb.__vector_len(this.#req.bb_pos + field));
+      const field = fieldAt(this.#payload, this.#table, ReqField.Headers);
+      this.#headerList = field === 0 ? EMPTY_ENTRY_LIST : new PayloadEntryList(this.#payload, follow(this.#payload, field));
     }
     return this.#headerList;
   }
 }
 
-/** vtable slot of `HTTPReqCall.Req.headers` (field 5: 4 + 2 * 5), as in the generated `headers()` accessor. */
-const HEADERS_SLOT = 14;
 const EMPTY_ENTRY_LIST: EntryList = new ArrayEntryList([]);
 
 /**

@@ -33,6 +33,7 @@
  * check fails.
  */
 import { assertNever, ErrorCode, RunnerError } from '../errors.js';
+import { readInt32, readUint16 } from './table-reads.js';
 
 /** How one field of a table is stored; the array index in a layout is the field id. */
 export type FieldSpec =
@@ -387,14 +388,6 @@ function verifyVector(b: Uint8Array, vector: number, elementBytes: number, layou
     fail(`${layout.name}.${name}: vector at ${vector} announces ${count} elements of ${elementBytes} bytes, beyond ${b.length} bytes`);
   }
   return start;
-}
-
-function readInt32(b: Uint8Array, at: number): number {
-  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
-}
-
-function readUint16(b: Uint8Array, at: number): number {
-  return b[at]! | (b[at + 1]! << 8);
 }
 
 /** Signed, as `ByteBuffer.readInt16` reads vtable entries; values above 0x7fff turn negative. */

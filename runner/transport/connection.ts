@@ -58,6 +58,7 @@ interface Waiter {
 }
 
 type CallKind = 'req' | 'resp';
+const NO_WAITERS: readonly Waiter[] = Object.freeze([]);
 type Run<R> = (chain: PreparedChain, scope: CallScope) => R | Promise<R>;
 
 interface ActiveCall {
@@ -65,7 +66,8 @@ interface ActiveCall {
   readonly id: number;
   readonly scope: CallScope;
   readonly startedAt: number;
-  readonly waiters: Waiter[];
+  /** Questions awaiting answers, oldest first; created by the first question (most calls ask none). */
+  waiters: Waiter[] | null;
   timer: NodeJS.Timeout | null;
   finished: boolean;
 }
@@ -124,7 +126,7 @@ export class Connection implements ExtraInfoPort {
       return Promise.reject(err);
     }
     return new Promise<ExtraInfoAnswer>((resolve, reject) => {
-      call.waiters.push({ resolve, reject });
+      (call.waiters ??= []).push({ resolve, reject });
       this.#socket.write(frame);
     });
   }
@@ -184,7 +186,7 @@ export class Connection implements ExtraInfoPort {
 
   #onAnswer(frame: Frame): void {
     const call = this.#call!;
-    const waiter = call.waiters.shift();
+    const waiter = call.waiters?.shift();
     if (waiter === undefined) {
       this.#violation(new RunnerError(ErrorCode.PROTOCOL_UNEXPECTED_FRAME, 'ExtraInfo answer without a question'));
       return;
@@ -275,7 +277,7 @@ export class Connection implements ExtraInfoPort {
       scope: new CallScope(this, id, routeKey, this.#options.logger),
       // Timing only matters to the metrics observer: skip the clock read without one.
       startedAt: this.#options.observer === null ? 0 : performance.now(),
-      waiters: [],
+      waiters: null,
       timer: null,
       finished: false,
     };
@@ -309,7 +311,7 @@ export class Connection implements ExtraInfoPort {
         error = err; // a reply over the 24-bit limit, or a plugin value the codec refused
       }
     }
-    const pending = call.waiters.splice(0);
+    const pending = call.waiters?.splice(0) ?? NO_WAITERS;
     if (error !== null) {
       for (const waiter of pending) waiter.reject(error);
       call.scope.abort(error);
@@ -376,7 +378,7 @@ export class Connection implements ExtraInfoPort {
     if (call !== null) {
       const err = new RunnerError(ErrorCode.CONNECTION_CLOSED, 'the gateway closed the connection during the call');
       call.scope.abort(err);
-      for (const waiter of call.waiters.splice(0)) waiter.reject(err);
+      for (const waiter of call.waiters?.splice(0) ?? NO_WAITERS) waiter.reject(err);
       this.#log.debug({ call_id: call.id }, 'gateway closed the connection during a call');
     }
   }
