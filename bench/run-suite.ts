@@ -19,6 +19,7 @@ import { ScenarioEnvironment } from './lib/scenario-env.js';
 import { defaultMatrix, filterScenarios, fullMatrix, scenarioConf, withConnections } from './lib/scenarios.js';
 import type { Scenario } from './lib/scenarios.js';
 import { formatFixed, formatInt, formatMs, markdownTable, median, spreadPercent } from './lib/stats.js';
+import { RUNNER_NODE_FLAGS } from '../runner/node-flags.js';
 
 /** Connections used for the half-of-peak latency run (the Go reference's concurrency). */
 const HALF_PEAK_CONNECTIONS = 16;
@@ -37,7 +38,7 @@ interface SuiteOptions {
   readonly logLevel: string;
   readonly metrics: boolean;
   readonly cpuProfDir: string | null;
-  /** Extra node flags for the runner process. */
+  /** Node flags for the runner process (the shipped ones unless --no-runner-node-flags, then --node-flags). */
   readonly nodeFlags: readonly string[];
   /** File that receives the runner's output; null discards it. */
   readonly runnerOutput: string | null;
@@ -92,6 +93,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     .option('--cpu-prof <dir>', 'run the runner under node --cpu-prof, profiles written to <dir>')
     .option('--runner-output <file>', 'append what the runner process prints to <file>')
     .option('--node-flags <flags>', 'extra node flags for the runner process, space-separated (e.g. "--max-semi-space-size=4")')
+    .option('--no-runner-node-flags', 'start the runner without the node flags ext-plugin.cmd ships with (runner/node-flags.ts)')
     .option('--json <file>', 'also write every measurement as JSON to <file>')
     .parse([...argv], { from: 'node' });
   const o = program.opts<{
@@ -110,6 +112,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     metrics?: boolean;
     cpuProf?: string;
     nodeFlags?: string;
+    runnerNodeFlags: boolean;
     runnerOutput?: string;
     json?: string;
   }>();
@@ -129,7 +132,10 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     metrics: o.metrics === true,
     cpuProfDir: o.cpuProf ?? null,
     runnerOutput: o.runnerOutput ?? null,
-    nodeFlags: o.nodeFlags === undefined ? [] : o.nodeFlags.split(' ').filter((flag) => flag !== ''),
+    nodeFlags: [
+      ...(o.runnerNodeFlags ? RUNNER_NODE_FLAGS : []),
+      ...(o.nodeFlags === undefined ? [] : o.nodeFlags.split(' ').filter((flag) => flag !== '')),
+    ],
     jsonPath: o.json ?? null,
   };
 }

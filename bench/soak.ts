@@ -11,6 +11,7 @@ import { openFdCount, processTree, rssBytes } from './lib/proc-stats.js';
 import { ScenarioEnvironment } from './lib/scenario-env.js';
 import { filterScenarios, fullMatrix, scenarioConf } from './lib/scenarios.js';
 import { formatFixed, formatInt, markdownTable, median } from './lib/stats.js';
+import { RUNNER_NODE_FLAGS } from '../runner/node-flags.js';
 
 const SAMPLE_INTERVAL_MS = 10_000;
 const PEAK_RUN_MS = 10_000;
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
       redisUrl: await env.redisUrlFor(scenario),
       workers: null,
       metricsPort: null,
-      nodeFlags: [],
+      nodeFlags: RUNNER_NODE_FLAGS,
     });
     try {
       const base = {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 /**
  * The one CLI: `run` is what APISIX's ext-plugin.cmd starts; the other commands
  * are operator and developer tools. Each command lives in bin/commands/ and is

@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
+import { RUNNER_NODE_FLAGS } from '../../runner/node-flags.js';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { validateRunnerSettings } from '../../runner/config/loader.js';
@@ -156,10 +157,12 @@ describe('docker/ and conf/apisix/ consistency', () => {
     }
   });
 
-  it('ext-plugin.cmd starts `node <built CLI> run --config <file>` from absolute paths the image provides', () => {
+  it('ext-plugin.cmd starts `node <runner node flags> <built CLI> run --config <file>` from absolute paths the image provides', () => {
     expect(cmd).to.be.an('array');
     for (const arg of cmd) expect(arg).to.be.a('string');
-    const [node, script, command] = cmd;
+    const [node, ...rest] = cmd;
+    expect(rest.slice(0, RUNNER_NODE_FLAGS.length), 'the recommended node flags').to.deep.equal([...RUNNER_NODE_FLAGS]);
+    const [script, command] = rest.slice(RUNNER_NODE_FLAGS.length);
     expect(node).to.equal('/usr/local/bin/node');
     expect(originOf(node!)).to.deep.equal({ kind: 'node-image', path: '/usr/local/bin/node' });
 
