@@ -1,4 +1,5 @@
 /** Byte-string helpers: the wire carries bytes, plugins mostly want strings. */
+import { asciiEqualIgnoreCase } from '../protocol/entry-list.js';
 
 const utf8Decoder = new TextDecoder('utf-8');
 const utf8Encoder = new TextEncoder();
@@ -28,13 +29,7 @@ export function toBytes(value: string | Uint8Array): Uint8Array {
 
 /** True when `bytes` equals the ASCII string `lowerName` ignoring ASCII case. `lowerName` must be lower-case. */
 export function bytesEqualIgnoreCase(bytes: Uint8Array, lowerName: string): boolean {
-  if (bytes.length !== lowerName.length) return false;
-  for (let i = 0; i < bytes.length; i++) {
-    let byte = bytes[i]!;
-    if (byte >= 0x41 && byte <= 0x5a) byte |= 0x20;
-    if (byte !== lowerName.charCodeAt(i)) return false;
-  }
-  return true;
+  return asciiEqualIgnoreCase(bytes, 0, bytes.length, lowerName);
 }
 
 /** Copy a view so it survives the receive buffer it aliases. */

@@ -46,16 +46,7 @@ export class PayloadEntryList implements EntryList {
   }
 
   nameIs(index: number, lowerName: string): boolean {
-    const start = this.#bounds[index * STRIDE]!;
-    const end = this.#bounds[index * STRIDE + 1]!;
-    if (end - start !== lowerName.length) return false;
-    const bytes = this.#bytes;
-    for (let i = 0; i < lowerName.length; i++) {
-      let byte = bytes[start + i]!;
-      if (byte >= 0x41 && byte <= 0x5a) byte |= 0x20;
-      if (byte !== lowerName.charCodeAt(i)) return false;
-    }
-    return true;
+    return asciiEqualIgnoreCase(this.#bytes, this.#bounds[index * STRIDE]!, this.#bounds[index * STRIDE + 1]!, lowerName);
   }
 
   hasValue(index: number): boolean {
@@ -95,13 +86,7 @@ export class ArrayEntryList implements EntryList {
 
   nameIs(index: number, lowerName: string): boolean {
     const name = this.entries[index]!.name;
-    if (name.length !== lowerName.length) return false;
-    for (let i = 0; i < name.length; i++) {
-      let byte = name[i]!;
-      if (byte >= 0x41 && byte <= 0x5a) byte |= 0x20;
-      if (byte !== lowerName.charCodeAt(i)) return false;
-    }
-    return true;
+    return asciiEqualIgnoreCase(name, 0, name.length, lowerName);
   }
 
   hasValue(index: number): boolean {
@@ -115,6 +100,20 @@ export class ArrayEntryList implements EntryList {
   value(index: number): Uint8Array | null {
     return this.entries[index]!.value;
   }
+}
+
+/**
+ * True when `bytes[start..end)` equals `lowerName` (lower-case ASCII) ignoring ASCII
+ * case. Bytes above 0x7f never fold, so a non-ASCII name never matches.
+ */
+export function asciiEqualIgnoreCase(bytes: Uint8Array, start: number, end: number, lowerName: string): boolean {
+  if (end - start !== lowerName.length) return false;
+  for (let i = 0; i < lowerName.length; i++) {
+    let byte = bytes[start + i]!;
+    if (byte >= 0x41 && byte <= 0x5a) byte |= 0x20;
+    if (byte !== lowerName.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Every entry as a `RawEntry` (views into the payload). */
