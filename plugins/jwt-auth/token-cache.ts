@@ -13,8 +13,10 @@
  * JavaScript string equality is exact, so no other spelling of a token (the latin1
  * collision the jwt-token fuzz target once found) can meet a cached verdict. Tokens
  * longer than {@link LONG_TOKEN_CHARS} are kept as `#` and their SHA-256 digest
- * instead, so a flood of large forged tokens cannot fill memory; callers only cache
- * compact-JWS-shaped tokens, which never contain `#`.
+ * instead, so a flood of large forged tokens cannot fill memory; a slot records which
+ * of the two it holds, so a short token spelled like a digest never matches a long
+ * token's slot. Lookups need no shape check first: a token that was never cached
+ * simply misses.
  *
  * One LRU slot per key holds a short chain of results, newest first, at most
  * {@link MAX_RESULTS_PER_KEY}: one per conf that saw the token (a client's token
@@ -68,6 +70,8 @@ export type CachedVerification =
 interface Slot {
   /** The token, or `#` and its digest for a long one ({@link VerifiedTokenCache.tokenId}). */
   readonly tokenId: string;
+  /** Whether `tokenId` is a digest (the token was longer than {@link LONG_TOKEN_CHARS}). */
+  readonly hashed: boolean;
   readonly confId: number;
   readonly entry: CachedVerification;
   readonly untilMs: number;
@@ -99,12 +103,13 @@ export class VerifiedTokenCache {
   /** The result of `confId` for this token, unless missing or past its expiry on the plugin clock. */
   get(token: string, confId: number, nowMs: number): CachedVerification | undefined {
     const tokenId = VerifiedTokenCache.tokenId(token);
+    const hashed = tokenId !== token;
     const key = VerifiedTokenCache.keyOf(tokenId);
     let slot = this.lru.get(key) ?? null;
-    while (slot !== null && (slot.confId !== confId || slot.tokenId !== tokenId)) slot = slot.next;
+    while (slot !== null && !holds(slot, tokenId, hashed, confId)) slot = slot.next;
     if (slot === null) return undefined;
     if (nowMs >= slot.untilMs) {
-      this.#replace(key, without(this.lru.peek(key) ?? null, tokenId, confId, MAX_RESULTS_PER_KEY));
+      this.#replace(key, without(this.lru.peek(key) ?? null, tokenId, hashed, confId, MAX_RESULTS_PER_KEY));
       return undefined;
     }
     return slot.entry;
@@ -114,9 +119,10 @@ export class VerifiedTokenCache {
     const untilMs = Math.min(entry.expiresAtMs, nowMs + TOKEN_CACHE_MAX_TTL_MS);
     if (untilMs <= nowMs) return;
     const tokenId = VerifiedTokenCache.tokenId(token);
+    const hashed = tokenId !== token;
     const key = VerifiedTokenCache.keyOf(tokenId);
-    const others = without(this.lru.peek(key) ?? null, tokenId, confId, MAX_RESULTS_PER_KEY - 1);
-    this.lru.set(key, { tokenId, confId, entry, untilMs, next: others });
+    const others = without(this.lru.peek(key) ?? null, tokenId, hashed, confId, MAX_RESULTS_PER_KEY - 1);
+    this.lru.set(key, { tokenId, hashed, confId, entry, untilMs, next: others });
   }
 
   /** Keys held (each with one or more results). */
@@ -134,20 +140,25 @@ export class VerifiedTokenCache {
   }
 }
 
+/** Whether `slot` is the result of `confId` for this token. */
+function holds(slot: Slot, tokenId: string, hashed: boolean, confId: number): boolean {
+  return slot.confId === confId && slot.hashed === hashed && slot.tokenId === tokenId;
+}
+
 /**
- * The chain without the slot of (`tokenId`, `confId`), cut to at most `keep` slots.
+ * The chain without the slot of this token and conf, cut to at most `keep` slots.
  * Slots are immutable (a reader may hold one), so the kept ones are rebuilt; chains
  * are a few slots long.
  */
-function without(head: Slot | null, tokenId: string, confId: number, keep: number): Slot | null {
+function without(head: Slot | null, tokenId: string, hashed: boolean, confId: number, keep: number): Slot | null {
   const kept: Slot[] = [];
   for (let slot = head; slot !== null && kept.length < keep; slot = slot.next) {
-    if (slot.confId !== confId || slot.tokenId !== tokenId) kept.push(slot);
+    if (!holds(slot, tokenId, hashed, confId)) kept.push(slot);
   }
   let next: Slot | null = null;
   for (let i = kept.length - 1; i >= 0; i--) {
     const slot = kept[i]!;
-    next = { tokenId: slot.tokenId, confId: slot.confId, entry: slot.entry, untilMs: slot.untilMs, next };
+    next = { tokenId: slot.tokenId, hashed: slot.hashed, confId: slot.confId, entry: slot.entry, untilMs: slot.untilMs, next };
   }
   return next;
 }

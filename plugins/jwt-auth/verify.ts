@@ -98,9 +98,13 @@ interface ParsedToken {
   readonly signature: Buffer;
 }
 
-/** Structural and header checks on a token of compact-JWS shape; no key, no clock. */
+/** Structural and header checks; no key, no clock. */
 function parseToken(token: string, policy: VerifyPolicy): ParsedToken | Rejection {
   const segments = token.split('.');
+  if (segments.length === 5) return reject('jwe', 'encrypted tokens (JWE) are not accepted');
+  if (segments.length !== 3 || !TOKEN_SHAPE.test(token)) {
+    return reject('malformed', 'token must be three base64url segments');
+  }
   const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
   const header = parseJsonObject(headerSegment);
   if (typeof header === 'string') return reject('malformed', 'header is not canonical base64url JSON');
@@ -320,16 +324,6 @@ export function verifyToken(
   nowMs: number,
 ): VerifyResult | Promise<VerifyResult> {
   if (token.length > policy.maxTokenBytes) return failed(reject('too_large', 'token too large'), false);
-  // The shape check comes before the cache: only base64url-and-dots tokens are cached,
-  // so a cached token never contains the `#` of a digest (see token-cache.ts).
-  if (!TOKEN_SHAPE.test(token)) {
-    return failed(
-      token.split('.').length === 5
-        ? reject('jwe', 'encrypted tokens (JWE) are not accepted')
-        : reject('malformed', 'token must be three base64url segments'),
-      false,
-    );
-  }
   const cached = cache.get(token, policy.confId, nowMs);
   if (cached !== undefined) return fromCache(cached, policy, nowMs);
 

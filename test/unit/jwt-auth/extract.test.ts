@@ -32,6 +32,22 @@ describe('jwt-auth token extraction', () => {
     expect((await extract({ headers: [['authorization', `Bearer ${T1} extra`]] })).result.kind).to.equal('invalid_request');
   });
 
+  it('parses the Bearer credentials exactly: blanks around the token, nothing inside it', async () => {
+    const only = (value: string) => extract({ headers: [['authorization', value]] }, { ...ALL, query: null, cookie: null, formField: null });
+    for (const value of [`Bearer\t${T1}`, `Bearer \t ${T1}\t `, ` Bearer ${T1}`]) {
+      expect((await only(value)).result, JSON.stringify(value)).to.deep.equal({ kind: 'token', token: T1, sources: ['header'] });
+    }
+    for (const value of ['Bearer', 'Bearer \t ', `Bearer ${T1}\tx`, `Bearer ${T1} ${T2}`]) {
+      expect((await only(value)).result, JSON.stringify(value)).to.deep.include({ kind: 'invalid_request', detail: 'malformed Bearer credentials' });
+    }
+    // Another scheme that merely starts with the same letters carries no bearer token.
+    for (const value of [`Bearerx ${T1}`, `Bear ${T1}`, 'Bea']) {
+      expect((await only(value)).result.kind, JSON.stringify(value)).to.equal('none');
+    }
+    // A non-breaking space is not a separator: it stays inside the (then invalid) token.
+    expect((await only(`Bearer \u00a0${T1}`)).result).to.deep.include({ kind: 'token', token: `\u00a0${T1}` });
+  });
+
   it('reads a custom header with or without the Bearer scheme', async () => {
     const sources = { ...ALL, header: 'x-jwt' };
     expect((await extract({ headers: [['X-JWT', T1]] }, sources)).result).to.deep.include({ token: T1 });

@@ -46,12 +46,15 @@ describe('jwt-auth verified-token cache', () => {
     expect(cache.size).to.equal(1);
   });
 
-  it('finds a long token again by its digest', () => {
+  it('finds a long token again by its digest, and never for a short token spelled like that digest', () => {
     const cache = new VerifiedTokenCache(10);
     const long = `${'a'.repeat(LONG_TOKEN_CHARS)}.b.c`;
     cache.set(long, 1, verdict('long'), NOW_MS);
     expect(labelOf(cache.get(long, 1, NOW_MS))).to.equal('long');
     expect(cache.get(`${'a'.repeat(LONG_TOKEN_CHARS)}.b.d`, 1, NOW_MS)).to.equal(undefined);
+    const digestSpelling = VerifiedTokenCache.tokenId(long);
+    expect(digestSpelling.length).to.be.at.most(LONG_TOKEN_CHARS);
+    expect(cache.get(digestSpelling, 1, NOW_MS)).to.equal(undefined);
   });
 
   it('keeps one result per conf for the same token and never returns another conf\'s', () => {
