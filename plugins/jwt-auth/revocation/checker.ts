@@ -32,6 +32,12 @@ interface QueryKeys {
   readonly sub: string | null;
 }
 
+/**
+ * Longest a key due for refresh waits for others to share its pipeline; at most half
+ * the refresh-ahead window, so the answer in use stays trusted meanwhile.
+ */
+export const REFRESH_BATCH_MS = 10;
+
 /** Upper bound of the refresh-ahead window (a quarter of `cache_ttl_ms` when that is shorter). */
 export const REFRESH_AHEAD_MAX_MS = 100;
 
@@ -53,8 +59,13 @@ export class RedisRevocationChecker implements RevocationChecker {
   readonly #queryKeys = new WeakMap<RevocationQuery, QueryKeys>();
   /** Keys being re-read in the background (at most one refresh per key at a time). */
   readonly #refreshing = new Set<string>();
+  /** Keys waiting for the next refresh pipeline, and the timer that sends it. */
+  #refreshBatch: string[] = [];
+  #refreshTimer: NodeJS.Timeout | null = null;
   /** How long before a local answer lapses a use of it triggers a background refresh. */
   readonly #refreshAheadMs: number;
+  /** How long a due refresh waits for company (at most half the refresh-ahead window). */
+  readonly #refreshBatchMs: number;
   readonly #tallies: LookupTallies;
   readonly #firstReady: Promise<void>;
   #everReady = false;
@@ -71,6 +82,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     this.#metrics = revocationMetrics(registry);
     this.#tallies = lookupTallies(registry);
     this.#refreshAheadMs = Math.min(REFRESH_AHEAD_MAX_MS, Math.floor(settings.cache_ttl_ms / 4));
+    this.#refreshBatchMs = Math.min(REFRESH_BATCH_MS, Math.floor(this.#refreshAheadMs / 2));
     this.#view = new LocalView({
       trustedTtlMs: settings.cache_ttl_ms,
       untrustedTtlMs: untrustedTtlMs(settings.cache_ttl_ms),
@@ -187,14 +199,27 @@ export class RedisRevocationChecker implements RevocationChecker {
     return status;
   }
 
-  /** Re-read one key in the background; failures only count as store errors (the next miss reports them). */
+  /**
+   * Re-read one key in the background; failures only count as store errors (the next
+   * miss reports them). Keys due within {@link REFRESH_BATCH_MS} share one pipeline:
+   * with every key of a busy runner lapsing once per `cache_ttl_ms`, one round trip per
+   * key was a tenth of a revocation-checking runner's CPU.
+   */
   #refresh(key: string): void {
-    if (this.#refreshing.has(key)) return;
+    if (this.#refreshing.has(key) || this.#closing !== null) return;
     this.#refreshing.add(key);
-    this.#read([key]).then(
-      () => this.#refreshing.delete(key),
-      () => this.#refreshing.delete(key),
-    );
+    this.#refreshBatch.push(key);
+    this.#refreshTimer ??= setTimeout(() => this.#flushRefreshes(), this.#refreshBatchMs).unref();
+  }
+
+  #flushRefreshes(): void {
+    const keys = this.#refreshBatch;
+    this.#refreshBatch = [];
+    this.#refreshTimer = null;
+    const done = (): void => {
+      for (const key of keys) this.#refreshing.delete(key);
+    };
+    this.#read(keys).then(done, done);
   }
 
   /** How far local answers are currently trusted (diagnostics, tests). */
@@ -208,6 +233,8 @@ export class RedisRevocationChecker implements RevocationChecker {
   }
 
   close(): Promise<void> {
+    if (this.#refreshTimer !== null) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
     this.#closing ??= Promise.all([
       this.#push.close(),
       quitQuietly(this.#lookup, this.#settings.command_timeout_ms),
