@@ -8,9 +8,9 @@ export const COMMANDS_PER_KEY = 2;
 type PipelineResult = Array<[error: Error | null, result: unknown]> | null;
 
 /**
- * Read value and remaining TTL of `keys` in one round trip: one pipeline on a single server; on a
- * cluster one pipeline per key, sent together (the keys may live on different nodes, and a cluster
- * pipeline must stay within one slot).
+ * Read value and remaining TTL of `keys` in one round trip: on a single server GET and PTTL of every
+ * key written at once; on a cluster one pipeline per key, sent together (the keys may live on different
+ * nodes, and a cluster pipeline must stay within one slot).
  */
 export async function readKeys(client: RevocationRedis, keys: readonly string[]): Promise<Map<string, KeyReading>> {
   const readings = new Map<string, KeyReading>();
@@ -19,17 +19,22 @@ export async function readKeys(client: RevocationRedis, keys: readonly string[])
     keys.forEach((key, i) => readings.set(key, toReading(key, results[i] ?? null, 0)));
     return readings;
   }
-  const pipeline = client.pipeline();
-  for (const key of keys) pipeline.get(key).pttl(key);
-  const result = await pipeline.exec();
-  keys.forEach((key, i) => readings.set(key, toReading(key, result, i * COMMANDS_PER_KEY)));
+  // Plain commands, all written before the first reply is awaited: the same single round trip as a
+  // pipeline, without an ioredis Pipeline per read (its own promise, queues and a per-instance accessor:
+  // under load, the background refreshes' pipelines were most of what got promoted to old space).
+  const replies: Promise<unknown>[] = [];
+  for (const key of keys) replies.push(client.get(key), client.pttl(key));
+  const values = await Promise.all(replies);
+  keys.forEach((key, i) => readings.set(key, readingOf(values[i * COMMANDS_PER_KEY], values[i * COMMANDS_PER_KEY + 1])));
   return readings;
 }
 
 function toReading(key: string, result: PipelineResult, offset: number): KeyReading {
   if (result === null) throw new Error(`pipeline for ${describe(key)} was discarded`);
-  const getReply = replyAt(result, offset);
-  const pttlReply = replyAt(result, offset + 1);
+  return readingOf(replyAt(result, offset), replyAt(result, offset + 1));
+}
+
+function readingOf(getReply: unknown, pttlReply: unknown): KeyReading {
   const value = getReply === null ? null : typeof getReply === 'string' ? getReply : String(getReply);
   const pttlMs = typeof pttlReply === 'number' ? pttlReply : Number(pttlReply);
   return { value, pttlMs: Number.isFinite(pttlMs) ? pttlMs : -2 };
