@@ -21,6 +21,7 @@ import type { PreparedChain } from './core/plugin-registry.js';
 import { PluginRegistry } from './core/plugin-registry.js';
 import { ErrorCode, RunnerError } from './errors.js';
 import { createLogger } from './logger.js';
+import { missingNodeFlags } from './node-flags.js';
 import type { AnyPlugin, PluginFactory } from './plugin-api/index.js';
 import { SocketServer } from './transport/server.js';
 
@@ -117,6 +118,13 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
     { socket: apisix.socketPath, plugins: registry.names(), conf_expire_seconds: apisix.confExpireSeconds, managed: apisix.fromGateway },
     sharedBindPath === undefined ? 'runner ready' : 'worker ready',
   );
+  const missingFlags = missingNodeFlags();
+  if (missingFlags.length > 0) {
+    logger.info(
+      { missing_node_flags: missingFlags },
+      'node was started without the recommended flags; put them before the script in ext-plugin.cmd for less CPU and memory per call',
+    );
+  }
 
   let closing: Promise<void> | null = null;
   return {

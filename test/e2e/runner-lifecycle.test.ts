@@ -20,6 +20,7 @@ import {
 } from '../../runner/protocol/gateway-codec.js';
 import { FrameDecoder } from '../../runner/protocol/frame-decoder.js';
 import { RpcErrorCode } from '../../runner/protocol/messages.js';
+import { RUNNER_NODE_FLAGS } from '../../runner/node-flags.js';
 import { RunnerProcess } from '../support/runner-process.js';
 
 const BASE_REQUEST: Omit<HTTPReqCallRequestInput, 'confToken'> = { id: 1, method: 0, srcIp: null, path: '/p', args: [], headers: [] };
@@ -97,6 +98,7 @@ describe('runner lifecycle (built runner as a child process)', function () {
     const keptDirs: string[] = [];
     let staleRunner: RunnerProcess;
     let defaultPathRunner: RunnerProcess;
+    let flaggedRunner: RunnerProcess;
     let defaultSocketPath: string;
 
     before(async function () {
@@ -119,7 +121,7 @@ describe('runner lifecycle (built runner as a child process)', function () {
       const defaultDir = mkdtempSync(join(tmpdir(), 'runner-life-'));
       keptDirs.push(defaultDir);
       defaultSocketPath = join(defaultDir, 'default.sock');
-      [staleRunner, defaultPathRunner] = await Promise.all([
+      [staleRunner, defaultPathRunner, flaggedRunner] = await Promise.all([
         RunnerProcess.start({ probePlugins: true, socketPath: stalePath }),
         RunnerProcess.start({
           probePlugins: true,
@@ -127,13 +129,22 @@ describe('runner lifecycle (built runner as a child process)', function () {
           socketPath: defaultSocketPath,
           configYaml: `log:\n  level: info\nsocket:\n  default_path: ${defaultSocketPath}\n`,
         }),
+        RunnerProcess.start({ nodeArgs: RUNNER_NODE_FLAGS }),
       ]);
-      kept.push(staleRunner, defaultPathRunner);
+      kept.push(staleRunner, defaultPathRunner, flaggedRunner);
     });
 
     after(async () => {
       for (const runner of kept) await runner.cleanup();
       for (const dir of keptDirs) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('says which recommended node flags it was started without, and nothing when it has them', async () => {
+      const hint = (runner: RunnerProcess) => runner.records().find((record) => 'missing_node_flags' in record);
+      // The hint follows "runner ready": wait for it rather than for time to pass.
+      await staleRunner.waitForLine((line) => line.includes('missing_node_flags'));
+      expect(hint(staleRunner)).to.deep.include({ missing_node_flags: [...RUNNER_NODE_FLAGS] });
+      expect(hint(flaggedRunner)).to.equal(undefined);
     });
 
     it('applies mode 0766 to the socket file after start', () => {

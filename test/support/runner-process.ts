@@ -30,6 +30,8 @@ export interface RunnerProcessOptions {
   readonly args?: readonly string[];
   /** Leave APISIX_LISTEN_ADDRESS unset (a person starting the runner by hand). */
   readonly omitListenAddress?: boolean;
+  /** Node flags before the script (as ext-plugin.cmd may pass them). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ExitResult {
@@ -62,7 +64,7 @@ export class RunnerProcess {
     const socketPath = options.socketPath ?? join(dir, 'runner.sock');
     const configPath = join(dir, 'runner.yaml');
     writeFileSync(configPath, options.configYaml ?? 'log:\n  level: info\n');
-    const args = [RUNNER_BIN, 'run', '--config', configPath, ...(options.probePlugins ? ['--plugin', PROBE_PLUGINS] : []), ...(options.args ?? [])];
+    const args = [...(options.nodeArgs ?? []), RUNNER_BIN, 'run', '--config', configPath, ...(options.probePlugins ? ['--plugin', PROBE_PLUGINS] : []), ...(options.args ?? [])];
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       ...(options.omitListenAddress ? {} : { APISIX_LISTEN_ADDRESS: `unix:${socketPath}` }),
