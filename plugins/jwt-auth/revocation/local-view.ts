@@ -26,13 +26,20 @@ export interface LocalReading {
   readonly value: string | null;
 }
 
+/**
+ * A remembered reading. Mutable: a refresh overwrites the entry of a key already known
+ * instead of replacing it. Entries of busy keys live long enough to reach V8's old
+ * generation, and with every key re-read once per `cache_ttl_ms`, replacing them
+ * filled the old generation with dead entries between full collections.
+ */
 interface Entry extends LocalReading {
+  value: string | null;
   /** Monotonic time the reading was taken. */
-  readonly fetchedAtMs: number;
+  fetchedAtMs: number;
   /** Monotonic time the key expires in Redis (Infinity without a TTL); only meaningful for a present key. */
-  readonly expiresAtMs: number;
+  expiresAtMs: number;
   /** View epoch the entry belongs to; a resync of push invalidation moves the epoch on. */
-  readonly epoch: number;
+  epoch: number;
 }
 
 /** An unfinished read: its result is stored only if nothing invalidated its keys meanwhile. */
@@ -134,7 +141,15 @@ export class LocalView {
     const now = this.#now();
     for (const [key, reading] of readings) {
       const expiresAtMs = reading.pttlMs === -1 ? Infinity : reading.pttlMs > 0 ? now + reading.pttlMs : now;
-      this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch });
+      const known = this.#entries.peek(key);
+      if (known === undefined) {
+        this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch });
+        continue;
+      }
+      known.value = reading.value;
+      known.fetchedAtMs = now;
+      known.expiresAtMs = expiresAtMs;
+      known.epoch = this.#epoch;
     }
   }
 
