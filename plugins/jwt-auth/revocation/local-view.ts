@@ -40,6 +40,8 @@ interface Entry extends LocalReading {
   expiresAtMs: number;
   /** View epoch the entry belongs to; a resync of push invalidation moves the epoch on. */
   epoch: number;
+  /** Share (1 - jitter … 1] of the configured trust window this reading gets. */
+  trustScale: number;
 }
 
 /** An unfinished read: its result is stored only if nothing invalidated its keys meanwhile. */
@@ -58,6 +60,15 @@ export interface LocalViewOptions {
   readonly maxEntries: number;
   /** Monotonic clock in ms. */
   readonly now: () => number;
+  /**
+   * Fraction (0-1) by which each reading's trust window is shortened at random (default 0).
+   * Keys first read together would otherwise lapse together, every window, and their
+   * refreshes arrive as one burst of Redis replies; a random shortening spreads them out.
+   * Trust only ever gets shorter than configured.
+   */
+  readonly trustJitter?: number;
+  /** Random source in [0, 1) for the jitter (tests fix it); default `Math.random`. */
+  readonly random?: () => number;
 }
 
 /**
@@ -142,14 +153,16 @@ export class LocalView {
     for (const [key, reading] of readings) {
       const expiresAtMs = reading.pttlMs === -1 ? Infinity : reading.pttlMs > 0 ? now + reading.pttlMs : now;
       const known = this.#entries.peek(key);
+      const trustScale = this.#trustScale();
       if (known === undefined) {
-        this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch });
+        this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch, trustScale });
         continue;
       }
       known.value = reading.value;
       known.fetchedAtMs = now;
       known.expiresAtMs = expiresAtMs;
       known.epoch = this.#epoch;
+      known.trustScale = trustScale;
     }
   }
 
@@ -176,8 +189,13 @@ export class LocalView {
     return this.#entries.size;
   }
 
+  #trustScale(): number {
+    const jitter = this.#options.trustJitter ?? 0;
+    return jitter === 0 ? 1 : 1 - jitter * (this.#options.random ?? Math.random)();
+  }
+
   #validUntil(entry: Entry, pushLive: boolean): number {
-    const ttl = pushLive ? this.#options.trustedTtlMs : this.#options.untrustedTtlMs;
+    const ttl = (pushLive ? this.#options.trustedTtlMs : this.#options.untrustedTtlMs) * entry.trustScale;
     if (entry.value === null) return entry.fetchedAtMs + ttl;
     // A revocation stays true until its key expires; without live push a DEL (unrevoke) may go unseen,
     // so the untrusted bound applies to positive readings too.

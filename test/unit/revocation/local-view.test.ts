@@ -29,6 +29,36 @@ describe('revocation/local-view', function () {
     expect(v.get('k', true)).to.equal(undefined);
   });
 
+  it('shortens each reading\'s trust at random by up to trustJitter, never lengthens it', function () {
+    const clock = { t: 0 };
+    let next = 1;
+    const jittered = new LocalView({ trustedTtlMs: 1_000, untrustedTtlMs: 800, maxEntries: 3, now: () => clock.t, trustJitter: 0.25, random: () => next });
+    // random() = 1 (its bound): 25 % shorter, with and without live push.
+    store(jittered, 'a', ABSENT);
+    clock.t = 749;
+    expect(jittered.get('a', true)).to.equal(null);
+    clock.t = 750;
+    expect(jittered.get('a', true)).to.equal(undefined);
+    store(jittered, 'b', ABSENT);
+    clock.t = 750 + 599;
+    expect(jittered.get('b', false)).to.equal(null);
+    clock.t = 750 + 600;
+    expect(jittered.get('b', false)).to.equal(undefined);
+    // random() = 0: the full window, not more.
+    next = 0;
+    store(jittered, 'c', ABSENT);
+    const stored = clock.t;
+    clock.t = stored + 999;
+    expect(jittered.get('c', true)).to.equal(null);
+    clock.t = stored + 1_000;
+    expect(jittered.get('c', true)).to.equal(undefined);
+    // A revocation with live push stays trusted until its key expires, jitter or not.
+    next = 1;
+    store(jittered, 'revoked', { value: '1', pttlMs: 60_000 });
+    clock.t += 59_999;
+    expect(jittered.get('revoked', true)).to.equal('1');
+  });
+
   it('trusts a revoked answer until the key TTL with live push (forever without TTL), capped without push', function () {
     const clock = { t: 0 };
     const v = view(clock);
