@@ -36,7 +36,7 @@ interface QueryKeys {
  * Longest a key due for refresh waits for others to share its pipeline; at most half
  * the refresh-ahead window, so the answer in use stays trusted meanwhile.
  */
-export const REFRESH_BATCH_MS = 10;
+export const REFRESH_BATCH_MS = 2;
 
 /**
  * Trust windows of local answers are shortened at random by up to this fraction, so
