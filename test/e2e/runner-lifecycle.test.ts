@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { GatewayClient, type PhaseConf } from '../../runner/gateway/gateway-client.js';
 import { GatewayConnection } from '../../runner/gateway/gateway-connection.js';
 import {
-  decodeRunnerReply,
   encodeHTTPReqCallRequest,
   encodePrepareConfRequest,
   type HTTPReqCallRequestInput,
@@ -21,6 +20,7 @@ import {
 import { FrameDecoder } from '../../runner/protocol/frame-decoder.js';
 import { RpcErrorCode } from '../../runner/protocol/messages.js';
 import { RUNNER_NODE_FLAGS } from '../../runner/node-flags.js';
+import { rawReply } from '../support/raw-reply.js';
 import { RunnerProcess } from '../support/runner-process.js';
 
 const BASE_REQUEST: Omit<HTTPReqCallRequestInput, 'confToken'> = { id: 1, method: 0, srcIp: null, path: '/p', args: [], headers: [] };
@@ -32,17 +32,6 @@ function replyStatus(reply: RunnerReply): number | string {
   return reply.type === 'error' ? `error ${reply.code}` : reply.type;
 }
 
-/** One top-level frame on a fresh connection; the decoded reply. */
-async function rawReply(socketPath: string, bytes: Uint8Array): Promise<RunnerReply> {
-  const connection = await GatewayConnection.open(socketPath);
-  try {
-    connection.write(bytes);
-    const frame = await connection.readFrame(5000);
-    return decodeRunnerReply(frame.type, frame.payload);
-  } finally {
-    connection.close();
-  }
-}
 
 /** Whether a fresh connection to `path` is refused (ENOENT / ECONNREFUSED). */
 function connectFails(path: string): Promise<string | null> {

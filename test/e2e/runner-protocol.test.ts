@@ -20,6 +20,7 @@ import {
 } from '../../runner/protocol/gateway-codec.js';
 import { FrameDecoder } from '../../runner/protocol/frame-decoder.js';
 import { MAX_PAYLOAD_BYTES, RpcErrorCode, type Frame, type OutEntry, type RawEntry } from '../../runner/protocol/messages.js';
+import { rawReply } from '../support/raw-reply.js';
 import { RunnerProcess } from '../support/runner-process.js';
 
 // ---- helpers ------------------------------------------------------------------
@@ -86,17 +87,6 @@ async function prepareOn(connection: GatewayConnection, key: string | null, conf
   return reply.token;
 }
 
-/** One top-level frame on a fresh connection; the decoded reply. */
-async function rawReply(socketPath: string, bytes: Uint8Array): Promise<RunnerReply> {
-  const connection = await GatewayConnection.open(socketPath);
-  try {
-    connection.write(bytes);
-    const frame = await connection.readFrame(5000);
-    return decodeRunnerReply(frame.type, frame.payload);
-  } finally {
-    connection.close();
-  }
-}
 
 /**
  * Write `bytes` on a half-open connection and collect every frame the runner sends

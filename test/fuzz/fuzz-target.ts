@@ -100,23 +100,7 @@ export async function runProperty<T>(
   };
   const property = fc.asyncProperty(arbitrary, async (input) => counted(input));
   const details = await fc.check(property, { seed: options.seed, numRuns: options.cases, endOnFailure: false });
-  const findings: FuzzFinding[] = [];
-  if (details.failed) {
-    findings.push({
-      message: describeError(details.errorInstance),
-      counterexample: fc.stringify(details.counterexample),
-      path: details.counterexamplePath,
-    });
-  }
-  return {
-    target,
-    seed: options.seed,
-    cases: Math.min(executed, options.cases),
-    elapsedMs: performance.now() - started,
-    findings,
-    counters: counters.toRecord(),
-    measurements: measurements(),
-  };
+  return toReport(target, options, details, { started, executed, counters, measurements: measurements() });
 }
 
 /**
@@ -137,6 +121,16 @@ export function runSyncProperty<T>(
     check(input);
   });
   const details = fc.check(property, { seed: options.seed, numRuns: options.cases, endOnFailure: false });
+  return toReport(target, options, details, { started, executed, counters, measurements: {} });
+}
+
+/** A fast-check run as a {@link FuzzReport}: the failure (already shrunk), if any, becomes the finding. */
+function toReport<T>(
+  target: string,
+  options: FuzzOptions,
+  details: fc.RunDetails<T>,
+  run: { readonly started: number; readonly executed: number; readonly counters: Counters; readonly measurements: Record<string, number> },
+): FuzzReport {
   const findings: FuzzFinding[] = [];
   if (details.failed) {
     findings.push({
@@ -148,11 +142,11 @@ export function runSyncProperty<T>(
   return {
     target,
     seed: options.seed,
-    cases: Math.min(executed, options.cases),
-    elapsedMs: performance.now() - started,
+    cases: Math.min(run.executed, options.cases),
+    elapsedMs: performance.now() - run.started,
     findings,
-    counters: counters.toRecord(),
-    measurements: {},
+    counters: run.counters.toRecord(),
+    measurements: run.measurements,
   };
 }
 

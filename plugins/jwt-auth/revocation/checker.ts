@@ -135,14 +135,17 @@ export class RedisRevocationChecker implements RevocationChecker {
     const jtiValue = jtiReading?.value;
     if (jtiValue !== undefined && jtiValue !== null) {
       // A revoked jti decides alone; the subject watermark cannot make it valid again.
-      return this.#answer(query, jtiValue, undefined, 'local', jti, jtiReading, null, undefined, pushLive, now);
+      this.#refreshIfLapsing(jti, jtiReading, pushLive, now);
+      return this.#answer(query, jtiValue, undefined, 'local');
     }
     const subReading = sub === null ? undefined : this.#view.trusted(sub, pushLive, now);
     const subValue = subReading?.value;
     const jtiMissing = jti !== null && jtiValue === undefined;
     const subMissing = sub !== null && subValue === undefined;
     if (!jtiMissing && !subMissing) {
-      return this.#answer(query, jtiValue, subValue, 'local', jti, jtiReading, sub, subReading, pushLive, now);
+      this.#refreshIfLapsing(jti, jtiReading, pushLive, now);
+      this.#refreshIfLapsing(sub, subReading, pushLive, now);
+      return this.#answer(query, jtiValue, subValue, 'local');
     }
     const missing = jtiMissing && subMissing ? [jti, sub] : jtiMissing ? [jti] : [sub as string];
     return this.#lookupRemote(query, jti, sub, jtiValue, subValue, missing, source?.signal);
@@ -184,29 +187,19 @@ export class RedisRevocationChecker implements RevocationChecker {
     }
     const jtiValue = jti === null ? undefined : jtiLocal ?? readings.get(jti)?.value;
     const subValue = sub === null ? undefined : subLocal ?? readings.get(sub)?.value;
-    return this.#answer(query, jtiValue, subValue, 'redis', null, undefined, null, undefined, false, 0);
+    return this.#answer(query, jtiValue, subValue, 'redis');
   }
 
-  /** Decide, count, and start background refreshes of local answers about to lapse. */
-  #answer(
-    query: RevocationQuery,
-    jtiValue: string | null | undefined,
-    subValue: string | null | undefined,
-    source: 'local' | 'redis',
-    jti: string | null,
-    jtiReading: LocalReading | undefined,
-    sub: string | null,
-    subReading: LocalReading | undefined,
-    pushLive: boolean,
-    nowMs: number,
-  ): RevocationStatus {
+  /** Decide and count. */
+  #answer(query: RevocationQuery, jtiValue: string | null | undefined, subValue: string | null | undefined, source: 'local' | 'redis'): RevocationStatus {
     const status = decideRevocation(query, jtiValue, subValue);
     this.#tallies.count(status, source);
-    const view = this.#view;
-    const ahead = this.#refreshAheadMs;
-    if (jti !== null && jtiReading !== undefined && view.readingLapsesWithin(jtiReading, pushLive, ahead, nowMs)) this.#refresh(jti);
-    if (sub !== null && subReading !== undefined && view.readingLapsesWithin(subReading, pushLive, ahead, nowMs)) this.#refresh(sub);
     return status;
+  }
+
+  /** Start a background re-read of a local answer about to lapse, so busy keys never make a lookup wait. */
+  #refreshIfLapsing(key: string | null, reading: LocalReading | undefined, pushLive: boolean, nowMs: number): void {
+    if (key !== null && reading !== undefined && this.#view.lapsesWithin(reading, pushLive, this.#refreshAheadMs, nowMs)) this.#refresh(key);
   }
 
   /**

@@ -112,17 +112,10 @@ export class LocalView {
   }
 
   /**
-   * Whether the trusted reading of `key` stops being trusted within `withinMs` (a use
-   * of it should trigger a background refresh). False for an unknown key. Does not
-   * change the LRU order.
+   * Whether a trusted reading stops being trusted within `withinMs` of `nowMs` (a use
+   * of it should trigger a background refresh).
    */
-  lapsesWithin(key: string, pushLive: boolean, withinMs: number): boolean {
-    const entry = this.#entries.peek(key);
-    return entry !== undefined && this.readingLapsesWithin(entry, pushLive, withinMs, this.#now());
-  }
-
-  /** {@link lapsesWithin} for a reading already in hand, at monotonic time `nowMs`. */
-  readingLapsesWithin(reading: LocalReading, pushLive: boolean, withinMs: number, nowMs: number): boolean {
+  lapsesWithin(reading: LocalReading, pushLive: boolean, withinMs: number, nowMs: number): boolean {
     return nowMs + withinMs >= this.#validUntil(reading as Entry, pushLive);
   }
 
