@@ -31,3 +31,4 @@ export type {
 } from './gateway-codec.js';
 export * from './verify.js';
 export * from './messages.js';
+export { releaseFrame } from './frame-allocator.js';

@@ -28,6 +28,7 @@ import {
   encodePrepareConfReply,
   encodeReqCallReply,
   encodeRespCallReply,
+  releaseFrame,
 } from '../protocol/index.js';
 import {
   FrameType,
@@ -127,7 +128,7 @@ export class Connection implements ExtraInfoPort {
     }
     return new Promise<ExtraInfoAnswer>((resolve, reject) => {
       (call.waiters ??= []).push({ resolve, reject });
-      this.#socket.write(frame);
+      this.#write(frame);
     });
   }
 
@@ -369,7 +370,12 @@ export class Connection implements ExtraInfoPort {
   }
 
   #write(frame: Buffer): void {
-    if (!this.#closed) this.#socket.write(frame);
+    if (this.#closed) {
+      releaseFrame(frame);
+      return;
+    }
+    // A write the kernel took whole leaves nothing queued (writableLength 0): nothing holds the frame any more.
+    if (this.#socket.write(frame) && this.#socket.writableLength === 0) releaseFrame(frame);
   }
 
   #onClose(): void {

@@ -567,6 +567,46 @@ describe('runner protocol (built runner over a real socket)', function () {
     }
   });
 
+  it('replies queued behind a gateway that is not reading arrive intact and in order', async () => {
+    // Reply memory is reused once the kernel has taken a reply; replies Node had to queue must keep theirs.
+    const token = await gateway.token(phase());
+    const calls = 20_000;
+    const requests = Buffer.concat(Array.from({ length: calls }, (_, i) => encodeHTTPReqCallRequest({ ...BASE_REQUEST, id: i + 1, confToken: token })));
+    const socket = connect(runner.socketPath);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      socket.pause();
+      // The write completes once the runner has read nearly all of it, and answered what it read: far more
+      // replies than the socket buffers hold, so most of them wait in the runner's write queue.
+      await new Promise<void>((resolve, reject) => socket.write(requests, (err) => (err ? reject(err) : resolve())));
+      const decoder = new FrameDecoder();
+      const ids: number[] = [];
+      await new Promise<void>((resolve, reject) => {
+        socket.on('data', (chunk: Buffer) => {
+          for (const frame of decoder.push(chunk)) {
+            const reply = decodeRunnerReply(frame.type, frame.payload);
+            if (reply.type !== 'req_call' || reply.action.kind !== 'none') {
+              reject(new Error(`reply ${ids.length + 1} is not a pass-through: ${JSON.stringify(reply)}`));
+              return;
+            }
+            ids.push(reply.id);
+          }
+          if (ids.length === calls) resolve();
+        });
+        socket.once('error', reject);
+        socket.once('close', () => reject(new Error(`connection closed after ${ids.length} replies`)));
+        socket.resume();
+      });
+      const outOfPlace = ids.findIndex((id, i) => id !== i + 1);
+      expect(outOfPlace, `reply ${outOfPlace + 1} carries id ${ids[outOfPlace]}`).to.equal(-1);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('edge 21: an unknown token gets error code 2 for both call types', async () => {
     for (const bytes of [
       encodeHTTPReqCallRequest({ ...BASE_REQUEST, confToken: 0xdeadbeef }),
