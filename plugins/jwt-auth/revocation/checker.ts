@@ -62,12 +62,10 @@ export class RedisRevocationChecker implements RevocationChecker {
   readonly #lookup: RevocationRedis;
   readonly #push: PushInvalidation;
   readonly #view: LocalView;
-  /** Reads on the wire, by the keys they read (single-flight). */
-  readonly #flights = new Map<string, Promise<ReadonlyMap<string, KeyReading>>>();
+  /** Reads on the wire and the keys they read (single-flight); a short list, like the view's (see LocalView). */
+  readonly #flights: Flight[] = [];
   /** Redis keys per query object (see #keysOf); entries go with the cached verification. */
   readonly #queryKeys = new WeakMap<RevocationQuery, QueryKeys>();
-  /** Keys being re-read in the background (at most one refresh per key at a time). */
-  readonly #refreshing = new Set<string>();
   /** Keys waiting for the next refresh pipeline, and the timer that sends it. */
   #refreshBatch: string[] = [];
   #refreshTimer: NodeJS.Timeout | null = null;
@@ -199,7 +197,9 @@ export class RedisRevocationChecker implements RevocationChecker {
 
   /** Start a background re-read of a local answer about to lapse, so busy keys never make a lookup wait. */
   #refreshIfLapsing(key: string | null, reading: LocalReading | undefined, pushLive: boolean, nowMs: number): void {
-    if (key !== null && reading !== undefined && this.#view.lapsesWithin(reading, pushLive, this.#refreshAheadMs, nowMs)) this.#refresh(key);
+    if (key === null || reading === undefined || this.#closing !== null) return;
+    // At most one refresh per key at a time: the claim is given back when its read is over.
+    if (this.#view.lapsesWithin(reading, pushLive, this.#refreshAheadMs, nowMs) && this.#view.claimRefresh(reading)) this.#refresh(key);
   }
 
   /**
@@ -209,8 +209,6 @@ export class RedisRevocationChecker implements RevocationChecker {
    * key was a tenth of a revocation-checking runner's CPU.
    */
   #refresh(key: string): void {
-    if (this.#refreshing.has(key) || this.#closing !== null) return;
-    this.#refreshing.add(key);
     this.#refreshBatch.push(key);
     this.#refreshTimer ??= setTimeout(() => this.#flushRefreshes(), this.#refreshBatchMs).unref();
   }
@@ -219,9 +217,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     const keys = this.#refreshBatch;
     this.#refreshBatch = [];
     this.#refreshTimer = null;
-    const done = (): void => {
-      for (const key of keys) this.#refreshing.delete(key);
-    };
+    const done = (): void => this.#view.endRefresh(keys);
     this.#read(keys).then(done, done);
   }
 
@@ -246,12 +242,17 @@ export class RedisRevocationChecker implements RevocationChecker {
   }
 
   #read(keys: readonly string[]): Promise<ReadonlyMap<string, KeyReading>> {
-    const flightKey = JSON.stringify(keys);
-    const inFlight = this.#flights.get(flightKey);
-    if (inFlight !== undefined) return inFlight;
-    const flight = this.#fetch(keys).finally(() => this.#flights.delete(flightKey));
-    this.#flights.set(flightKey, flight);
-    return flight;
+    for (const flight of this.#flights) if (sameKeys(flight.keys, keys)) return flight.readings;
+    const flight: Flight = { keys, readings: this.#fetch(keys) };
+    this.#flights.push(flight);
+    const land = (): void => {
+      const at = this.#flights.indexOf(flight);
+      if (at < 0) return;
+      const last = this.#flights.pop()!;
+      if (at < this.#flights.length) this.#flights[at] = last;
+    };
+    flight.readings.then(land, land);
+    return flight.readings;
   }
 
   async #fetch(keys: readonly string[]): Promise<ReadonlyMap<string, KeyReading>> {
@@ -295,6 +296,18 @@ export class RedisRevocationChecker implements RevocationChecker {
     else this.#logger.debug(log, 'revocation store still unavailable');
     this.#storeHealthy = false;
   }
+}
+
+/** A read on the wire. */
+interface Flight {
+  readonly keys: readonly string[];
+  readonly readings: Promise<ReadonlyMap<string, KeyReading>>;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Stop waiting for `promise` when `signal` aborts (the shared read goes on for other waiters). */

@@ -42,6 +42,8 @@ interface Entry extends LocalReading {
   epoch: number;
   /** Share (1 - jitter … 1] of the configured trust window this reading gets. */
   trustScale: number;
+  /** A background re-read of this key is on its way (see {@link LocalView.claimRefresh}). */
+  refreshing: boolean;
 }
 
 /** An unfinished read: its result is stored only if nothing invalidated its keys meanwhile. */
@@ -84,7 +86,13 @@ export interface LocalViewOptions {
 export class LocalView {
   readonly #options: LocalViewOptions;
   readonly #entries: LRUCache<string, Entry>;
-  readonly #pending = new Map<string, Set<ReadTicket>>();
+  /**
+   * Reads on the wire: a handful at a time, so a list scanned on the rare invalidation.
+   * A map of key to tickets was rebuilt around every read, and long-lived maps that
+   * keep growing and shrinking allocate their new tables in V8's old generation,
+   * which filled with dead tables between full collections.
+   */
+  readonly #reads: ReadTicket[] = [];
   #epoch = 0;
 
   constructor(options: LocalViewOptions) {
@@ -127,14 +135,7 @@ export class LocalView {
   /** Register a read about to be sent, so invalidations arriving before its answer are not lost. */
   beginRead(keys: readonly string[]): ReadTicket {
     const ticket: ReadTicket = { keys, epoch: this.#epoch, stale: false };
-    for (const key of keys) {
-      let tickets = this.#pending.get(key);
-      if (tickets === undefined) {
-        tickets = new Set();
-        this.#pending.set(key, tickets);
-      }
-      tickets.add(ticket);
-    }
+    this.#reads.push(ticket);
     return ticket;
   }
 
@@ -148,7 +149,7 @@ export class LocalView {
       const known = this.#entries.peek(key);
       const trustScale = this.#trustScale();
       if (known === undefined) {
-        this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch, trustScale });
+        this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch, trustScale, refreshing: false });
         continue;
       }
       known.value = reading.value;
@@ -164,11 +165,29 @@ export class LocalView {
     this.#release(ticket);
   }
 
+  /**
+   * Claim the one background re-read of a trusted reading: true if the caller should
+   * start it, false if one is already on its way. {@link endRefresh} gives the claim back.
+   */
+  claimRefresh(reading: LocalReading): boolean {
+    const entry = reading as Entry;
+    if (entry.refreshing) return false;
+    entry.refreshing = true;
+    return true;
+  }
+
+  /** The background re-read of `keys` is over (whether or not it succeeded). */
+  endRefresh(keys: readonly string[]): void {
+    for (const key of keys) {
+      const entry = this.#entries.peek(key);
+      if (entry !== undefined) entry.refreshing = false;
+    }
+  }
+
   /** A push event said `key` changed. */
   invalidate(key: string): void {
     this.#entries.delete(key);
-    const tickets = this.#pending.get(key);
-    if (tickets !== undefined) for (const ticket of tickets) ticket.stale = true;
+    for (const ticket of this.#reads) if (ticket.keys.includes(key)) ticket.stale = true;
   }
 
   /** Drop everything, including answers still on the wire (push resynchronised). */
@@ -196,12 +215,11 @@ export class LocalView {
   }
 
   #release(ticket: ReadTicket): void {
-    for (const key of ticket.keys) {
-      const tickets = this.#pending.get(key);
-      if (tickets === undefined) continue;
-      tickets.delete(ticket);
-      if (tickets.size === 0) this.#pending.delete(key);
-    }
+    const at = this.#reads.indexOf(ticket);
+    if (at < 0) return;
+    // Order does not matter: move the last ticket into the hole.
+    const last = this.#reads.pop()!;
+    if (at < this.#reads.length) this.#reads[at] = last;
   }
 
   #now(): number {

@@ -105,6 +105,20 @@ describe('revocation/local-view', function () {
     expect(v.get('d', true)).to.equal(undefined);
   });
 
+  it('hands out one refresh claim per reading until the refresh ends', function () {
+    const clock = { t: 0 };
+    const v = view(clock);
+    store(v, 'a', ABSENT);
+    store(v, 'b', ABSENT);
+    const a = v.trusted('a', true, clock.t)!;
+    expect(v.claimRefresh(a)).to.equal(true);
+    expect(v.claimRefresh(a)).to.equal(false);
+    expect(v.claimRefresh(v.trusted('b', true, clock.t)!)).to.equal(true);
+    v.endRefresh(['a']);
+    expect(v.claimRefresh(a)).to.equal(true);
+    expect(v.claimRefresh(v.trusted('b', true, clock.t)!)).to.equal(false);
+  });
+
   it('stays bounded (least recently used forgotten)', function () {
     const clock = { t: 0 };
     const v = view(clock);
