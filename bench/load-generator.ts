@@ -6,7 +6,8 @@
  * connection, then C keepalive connections that each carry one conversation at a
  * time, answering ExtraInfo questions, and a connection is closed and replaced
  * after any error. Closed loop by default (a connection sends its next request as
- * soon as the reply arrives); with `rate` set, open loop at that many calls/s.
+ * soon as the reply arrives); with `rate` set, open loop at that many calls/s,
+ * released evenly or on a 1 ms tick (`pacing`).
  *
  * The generator must never be the bottleneck: request frames are encoded before
  * the run and cycled, replies are read with a few byte reads (no FlatBuffers
@@ -21,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { GatewayConnection } from '../runner/gateway/gateway-connection.js';
 import { decodeRunnerReply, encodeExtraInfoAnswer, encodePrepareConfRequest } from '../runner/protocol/gateway-codec.js';
 import { LatencyHistogram } from './lib/histogram.js';
-import type { LoadErrors, LoadEvent, LoadJob, LoadResult } from './lib/load-job.js';
+import type { LoadErrors, LoadEvent, LoadJob, LoadResult, Pacing } from './lib/load-job.js';
 import { ACTION_STOP, HEADER_BYTES, frameLength, readReqCallActionType } from './lib/reply-reader.js';
 import { EXTRA_INFO_VARS, buildRequestFrames } from './lib/request-frames.js';
 
@@ -31,7 +32,7 @@ const TYPE_HTTP_REQ_CALL = 2;
 const TYPE_EXTRA_INFO = 3;
 /** Wait for in-flight calls after the window closes before giving up on them. */
 const DRAIN_TIMEOUT_MS = 5_000;
-/** Open-loop scheduler tick; sends due since the last tick go out together. */
+/** `tick` pacing: sends due since the last tick go out together. */
 const OPEN_LOOP_TICK_MS = 1;
 
 function emit(event: LoadEvent): void {
@@ -282,32 +283,48 @@ function stopStatus(payload: Uint8Array): number | null {
   }
 }
 
-/** Open loop: a 1 ms tick releases the calls due by then; calls that find every connection busy wait in order. */
+/**
+ * Open loop: calls are released when due (see {@link Pacing}); calls that find every
+ * connection busy wait in order and are sent as connections free up.
+ */
 class OpenLoopScheduler {
   readonly #state: LoadState;
   readonly #intervalMs: number;
+  readonly #pacing: Pacing;
   readonly #idle: LoadConnection[] = [];
   #timer: NodeJS.Timeout | null = null;
+  #running = false;
   #startedAt = 0;
   #due = 0;
   #sent = 0;
   maxBacklog = 0;
 
-  constructor(state: LoadState, rate: number) {
+  constructor(state: LoadState, rate: number, pacing: Pacing) {
     this.#state = state;
     this.#intervalMs = 1000 / rate;
+    this.#pacing = pacing;
     state.onIdle = (connection) => this.#onIdle(connection);
   }
 
   start(connections: readonly LoadConnection[]): void {
     this.#idle.push(...connections);
     this.#startedAt = performance.now();
-    this.#timer = setInterval(() => this.#tick(), OPEN_LOOP_TICK_MS);
+    this.#running = true;
+    if (this.#pacing === 'tick') this.#timer = setInterval(() => this.#tick(), OPEN_LOOP_TICK_MS);
+    else setImmediate(this.#poll);
   }
 
   stop(): void {
+    this.#running = false;
     if (this.#timer !== null) clearInterval(this.#timer);
   }
+
+  /** `even` pacing: check the clock once per event-loop turn, after the turn's I/O. */
+  readonly #poll = (): void => {
+    if (!this.#running) return;
+    this.#tick();
+    setImmediate(this.#poll);
+  };
 
   /** Resets the lag statistics at the start of the measured window. */
   resetStats(): void {
@@ -362,7 +379,7 @@ async function main(): Promise<void> {
   const meanFrameBytes = Math.round(frames.reduce((sum, frame) => sum + frame.length, 0) / frames.length);
   emit({ event: 'ready', confToken, frames: frames.length, meanFrameBytes });
 
-  const scheduler = job.rate === null ? null : new OpenLoopScheduler(state, job.rate);
+  const scheduler = job.rate === null ? null : new OpenLoopScheduler(state, job.rate, job.pacing);
   if (scheduler === null) {
     const now = performance.now();
     for (const connection of connections) connection.send(now);

@@ -9,6 +9,8 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
+import { pacingOption } from './lib/pacing-option.js';
+import type { Pacing } from './lib/load-job.js';
 import { BenchRunner, RunnerStartError } from './lib/bench-runner.js';
 import { GO_REFERENCE, targetRatio } from './lib/go-reference.js';
 import { measureRun } from './lib/measure.js';
@@ -32,6 +34,7 @@ interface SuiteOptions {
   readonly connections: readonly number[] | null;
   readonly full: boolean;
   readonly rate: number | null;
+  readonly pacing: Pacing;
   readonly halfPeak: boolean;
   readonly workers: number | null;
   readonly coldTokens: number;
@@ -85,6 +88,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     .option('--full', 'every algorithm x token mix x revocation x 1/16/64 connections')
     .option('--quick', 'smoke run: 1 run of 3 s after 1 s warm-up, 12 000 cold tokens')
     .option('--rate <callsPerSecond>', 'open loop at this rate instead of closed loop', positiveNumber)
+    .addOption(pacingOption())
     .option('--no-half-peak', 'skip the open-loop run at half of the measured peak (16-connection scenarios)')
     .option('--workers <n>', 'set `workers` in the runner config', positiveInt)
     .option('--cold-tokens <n>', 'distinct tokens minted for the cold mix', positiveInt)
@@ -105,6 +109,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     full?: boolean;
     quick?: boolean;
     rate?: number;
+    pacing: Pacing;
     halfPeak: boolean;
     workers?: number;
     coldTokens?: number;
@@ -125,6 +130,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     connections: o.connections === undefined ? null : o.connections.split(',').map((c) => positiveInt(c.trim())),
     full: o.full === true,
     rate: o.rate ?? null,
+    pacing: o.pacing,
     halfPeak: o.halfPeak,
     workers: o.workers ?? null,
     coldTokens: o.coldTokens ?? (quick ? 12_000 : 50_000),
@@ -189,6 +195,7 @@ async function runScenario(s: Scenario, env: ScenarioEnvironment, options: Suite
       warmupMs: options.warmupMs,
       durationMs: options.durationMs,
       rate,
+      pacing: options.pacing,
       conf,
       confKey: `route#1#ext-plugin-pre-req#${Date.now()}`,
       tokensFile,
@@ -290,7 +297,7 @@ async function main(): Promise<void> {
   if (scenarios.length === 0) throw new Error(`no scenario matches ${options.scenarios.join(',')}`);
   log(
     `${scenarios.length} scenarios x ${options.runs} runs of ${options.durationMs / 1000} s (+${options.warmupMs / 1000} s warm-up)` +
-      `${options.rate === null ? ', closed loop' : `, open loop at ${options.rate}/s`}: ${scenarios.map((s) => s.id).join(' ')}`,
+      `${options.rate === null ? ', closed loop' : `, open loop at ${options.rate}/s`}, ${options.pacing} pacing: ${scenarios.map((s) => s.id).join(' ')}`,
   );
   log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const env = new ScenarioEnvironment(options.coldTokens, log);
@@ -313,7 +320,7 @@ async function main(): Promise<void> {
   const table = summaryTable(results, options);
   process.stdout.write(
     `\n${table}\n\nmedians of ${options.runs} run(s); calls/s spread = (max-min)/median; p99 @½ peak = open loop at half the median calls/s, ` +
-      `${HALF_PEAK_CONNECTIONS} connections; CPU and RSS cover every process of the runner.\n`,
+      `${HALF_PEAK_CONNECTIONS} connections, ${options.pacing} pacing; CPU and RSS cover every process of the runner.\n`,
   );
   if (options.jsonPath !== null) {
     writeFileSync(options.jsonPath, JSON.stringify({ options, results: results.map(stripHistograms) }, null, 2));

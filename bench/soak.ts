@@ -5,6 +5,8 @@
  * a verdict on whether both stayed flat.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { pacingOption } from './lib/pacing-option.js';
+import type { Pacing } from './lib/load-job.js';
 import { BenchRunner } from './lib/bench-runner.js';
 import { measureRun } from './lib/measure.js';
 import { openFdCount, processTree, rssBytes } from './lib/proc-stats.js';
@@ -84,8 +86,9 @@ async function main(): Promise<void> {
     .option('--scenario <id>', 'scenario to soak (see run-suite --scenarios)', 'hs256-cold-rev@16')
     .option('--rate <callsPerSecond>', 'fixed rate instead of half of the measured peak', positiveNumber)
     .option('--cold-tokens <n>', 'distinct tokens for a cold scenario', positiveNumber, 50_000)
+    .addOption(pacingOption())
     .parse(process.argv)
-    .opts<{ minutes: number; scenario: string; rate?: number; coldTokens: number }>();
+    .opts<{ minutes: number; scenario: string; rate?: number; coldTokens: number; pacing: Pacing }>();
   const [scenario] = filterScenarios(fullMatrix(), [o.scenario]);
   if (scenario === undefined) throw new Error(`unknown scenario ${o.scenario}`);
   const env = new ScenarioEnvironment(Math.round(o.coldTokens), log);
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
         confKey: `route#1#ext-plugin-pre-req#${Date.now()}`,
         tokensFile,
         warmupMs: WARMUP_MS,
+        pacing: o.pacing,
       };
       let rate = o.rate ?? null;
       let cursor = 0;
@@ -155,7 +159,7 @@ async function main(): Promise<void> {
       );
       const l = soak.load;
       process.stdout.write(
-        `\nsoak ${scenario.id} at ${formatInt(rate)} calls/s for ${o.minutes} min: ${formatInt(l.calls)} calls, ` +
+        `\nsoak ${scenario.id} at ${formatInt(rate)} calls/s (${o.pacing} pacing) for ${o.minutes} min: ${formatInt(l.calls)} calls, ` +
           `${l.errorCount} errors${l.errorCount > 0 ? ` ${JSON.stringify(l.errors)}` : ''}, ` +
           `p50 ${formatFixed(l.latency.p50Us / 1000, 3)} ms, p99 ${formatFixed(l.latency.p99Us / 1000, 3)} ms, ` +
           `runner CPU ${formatFixed(soak.runnerCpuUsPerCall, 1)} µs/call\n\n${table}\n\n${result.lines.join('\n')}\n` +

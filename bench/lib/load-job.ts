@@ -5,6 +5,16 @@
  */
 import type { HistogramSnapshot } from './histogram.js';
 
+/**
+ * `even`: each call is released at its own scheduled time (the generator polls the
+ * clock between I/O, using a whole core), so half of peak is half of peak at every
+ * instant. `tick`: a 1 ms timer releases the calls due since the last tick together,
+ * which offers the runner bursts at the full rate; cheaper, but its p99 measures the
+ * bursts more than the runner.
+ */
+export type Pacing = (typeof PACINGS)[number];
+export const PACINGS = ['even', 'tick'] as const;
+
 export interface LoadJob {
   /** The runner's Unix socket. */
   readonly socketPath: string;
@@ -16,6 +26,8 @@ export interface LoadJob {
   readonly durationMs: number;
   /** Open loop: target calls/s over all connections. Null: closed loop (send again as soon as a reply arrives). */
   readonly rate: number | null;
+  /** How an open loop releases calls; ignored in closed loop. */
+  readonly pacing: Pacing;
   /** The route's runner plugins, sent once in PrepareConf; empty means pass-through. */
   readonly conf: ReadonlyArray<{ readonly name: string; readonly value: string }>;
   /** PrepareConf key (the gateway's `<type>#<id>#<phase>#<version>`). */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchRunner } from '../lib/bench-runner.js';
+import { PACINGS } from '../lib/load-job.js';
 import type { LoadJob } from '../lib/load-job.js';
 import { measureRun } from '../lib/measure.js';
 import { jobFile, runLoad } from '../lib/run-load.js';
@@ -32,6 +33,7 @@ describe('bench load generator against the built runner', function () {
     warmupMs: 200,
     durationMs: 800,
     rate: null,
+    pacing: 'even',
     conf: [],
     confKey: `route#1#ext-plugin-pre-req#${++version}`,
     tokensFile: null,
@@ -50,11 +52,13 @@ describe('bench load generator against the built runner', function () {
     expect(run.load.nextCursor).to.be.within(0, 63);
   });
 
-  it('holds an open-loop rate', async () => {
-    const result = await runLoad(job({ rate: 400, durationMs: 1000 }), jobFile(dir, 'open'));
-    expect(result.calls).to.be.within(300, 500);
-    expect(result.scheduleLagP99Us).to.be.a('number');
-  });
+  for (const pacing of PACINGS) {
+    it(`holds an open-loop rate with ${pacing} pacing`, async () => {
+      const result = await runLoad(job({ rate: 400, durationMs: 1000, pacing }), jobFile(dir, `open-${pacing}`));
+      expect(result.calls).to.be.within(300, 500);
+      expect(result.scheduleLagP99Us).to.be.a('number');
+    });
+  }
 
   it('counts valid tokens as passed and tokens with a foreign signature as refused', async () => {
     const [scenario] = filterScenarios(fullMatrix(), ['hs256@16']);
