@@ -237,6 +237,7 @@ function describeRun(run: RunMeasurement): string {
   if (l.errorCount > 0) parts.push(`ERRORS ${l.errorCount} ${JSON.stringify(l.errors)}`);
   if (l.extraInfoQuestions > 0) parts.push(`${l.extraInfoQuestions} ExtraInfo`);
   if (run.cacheHitRatio !== null) parts.push(`cache hits ${formatFixed(run.cacheHitRatio * 100, 1)} %`);
+  if (run.revocationRemoteRatio !== null) parts.push(`revocation lookups waiting for Redis ${formatFixed(run.revocationRemoteRatio * 100, 2)} %`);
   if (l.scheduleLagP99Us !== null) parts.push(`send lag p99 ${formatMs(l.scheduleLagP99Us)} ms, backlog max ${l.maxBacklog}`);
   return parts.join(', ');
 }

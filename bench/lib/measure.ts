@@ -10,6 +10,7 @@ import type { LoadJob, LoadResult } from './load-job.js';
 import { cpuSeconds, processTree } from './proc-stats.js';
 import { jobFile, runLoad } from './run-load.js';
 import type { LoadHooks } from './run-load.js';
+import { LOOKUPS_METRIC } from '../../plugins/jwt-auth/revocation/metrics.js';
 
 export interface RunMeasurement {
   readonly load: LoadResult;
@@ -19,6 +20,8 @@ export interface RunMeasurement {
   readonly runnerCores: number;
   /** Share of jwt verifications answered from the verified-token cache in this run; null when not scraped. */
   readonly cacheHitRatio: number | null;
+  /** Share of revocation lookups that waited for Redis (metrics on, revocation on), else null. */
+  readonly revocationRemoteRatio: number | null;
 }
 
 export interface MeasureOptions {
@@ -55,25 +58,33 @@ export async function measureRun(options: MeasureOptions): Promise<RunMeasuremen
   const [first, last] = await Promise.all([before, after]);
   const cpuSecondsUsed = cpuEnd - cpuStart;
   let cacheHitRatio: number | null = null;
+  let revocationRemoteRatio: number | null = null;
   if (first !== null && last !== null) {
     const hits = last.hits - first.hits;
     const lookups = hits + last.misses - first.misses;
     cacheHitRatio = lookups === 0 ? null : hits / lookups;
+    const remote = last.revocationRemote - first.revocationRemote;
+    const revocationLookups = remote + last.revocationLocal - first.revocationLocal;
+    revocationRemoteRatio = revocationLookups === 0 ? null : remote / revocationLookups;
   }
   return {
     load,
     runnerCpuUsPerCall: load.calls === 0 ? Number.NaN : (cpuSecondsUsed * 1e6) / load.calls,
     runnerCores: cpuSecondsUsed / (load.windowMs / 1000),
     cacheHitRatio,
+    revocationRemoteRatio,
   };
 }
 
 interface CacheCounters {
   readonly hits: number;
   readonly misses: number;
+  /** Revocation lookups answered from the local view, and by a Redis read. */
+  readonly revocationLocal: number;
+  readonly revocationRemote: number;
 }
 
-/** Reads the jwt-auth verified-token cache counters from the runner's Prometheus endpoint. */
+/** Reads the jwt-auth verified-token cache and revocation lookup counters from the runner's Prometheus endpoint. */
 export function scrapeCacheCounters(port: number): Promise<CacheCounters | null> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path: '/metrics', timeout: 2000 }, (res) => {
@@ -82,7 +93,14 @@ export function scrapeCacheCounters(port: number): Promise<CacheCounters | null>
       res.on('data', (chunk: string) => {
         text += chunk;
       });
-      res.on('end', () => resolve({ hits: metricValue(text, 'jwt_auth_token_cache_hits_total'), misses: metricValue(text, 'jwt_auth_token_cache_misses_total') }));
+      res.on('end', () =>
+        resolve({
+          hits: metricValue(text, 'jwt_auth_token_cache_hits_total'),
+          misses: metricValue(text, 'jwt_auth_token_cache_misses_total'),
+          revocationLocal: metricValue(text, LOOKUPS_METRIC, 'source="local"'),
+          revocationRemote: metricValue(text, LOOKUPS_METRIC, 'source="redis"'),
+        }),
+      );
     });
     req.on('error', () => resolve(null));
     req.on('timeout', () => req.destroy());
@@ -90,10 +108,11 @@ export function scrapeCacheCounters(port: number): Promise<CacheCounters | null>
   });
 }
 
-function metricValue(text: string, name: string): number {
+/** Sum of a metric's samples, only those whose labels contain `label` when given. */
+function metricValue(text: string, name: string, label?: string): number {
   let total = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{') && (label === undefined || line.includes(label))) {
       total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
     }
   }
