@@ -24,10 +24,14 @@
  *
  * Entries carry the ready-made result object the request path returns, so a hit
  * allocates nothing but the key.
+ *
+ * {@link VerifiedTokenCache.admit} tells the verifier whether a fresh result is worth
+ * storing: only for a token verified before, recently ({@link RepeatAdmission}).
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Claims } from './claims.js';
+import { RepeatAdmission } from './repeat-admission.js';
 import type { FailedVerification, Rejection, ValidVerification } from './verify-types.js';
 
 /**
@@ -85,9 +89,20 @@ export class VerifiedTokenCache {
    * pushed out by newer ones.
    */
   private readonly lru: LRUCache<string, Slot>;
+  private readonly admission: RepeatAdmission;
 
   constructor(maxEntries: number = DEFAULT_TOKEN_CACHE_MAX_ENTRIES) {
     this.lru = new LRUCache<string, Slot>({ max: maxEntries });
+    this.admission = new RepeatAdmission(maxEntries);
+  }
+
+  /**
+   * Whether a result just computed for `token` should be stored with {@link set}: true
+   * when the token was verified before, recently (its second sighting), false for a
+   * first one, which is remembered. Call it once per verification, and only on a miss.
+   */
+  admit(token: string): boolean {
+    return this.admission.admit(VerifiedTokenCache.keyOf(VerifiedTokenCache.tokenId(token)));
   }
 
   /** What a slot keeps of a token: the token, or `#` and the base64 SHA-256 of a long one. */

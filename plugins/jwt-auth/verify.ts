@@ -301,14 +301,20 @@ function finish(
   if (candidates.length === 0) return failed(reject('key_not_found', 'no key for this alg and kid'), false);
   const { header, claims } = parsed;
   const bad = checkSignature(parsed.signingInput, parsed.signature, parsed.alg, candidates);
+  // A verdict is stored from the token's second verification on (see RepeatAdmission).
+  const keep = cache.admit(token);
   if (bad !== null) {
-    const hit = failed(bad, true);
-    cache.set(token, confId, { kind: 'rejected', rejection: bad, expiresAtMs: nowMs + NEGATIVE_CACHE_TTL_MS, hit }, nowMs);
+    if (keep) {
+      const hit = failed(bad, true);
+      cache.set(token, confId, { kind: 'rejected', rejection: bad, expiresAtMs: nowMs + NEGATIVE_CACHE_TTL_MS, hit }, nowMs);
+    }
     return failed(bad, false);
   }
   const identity = identityOf(claims);
-  const hit: ValidVerification = { ok: true, header, claims, cacheHit: true, identity };
-  cache.set(token, confId, { kind: 'valid', header, claims, expiresAtMs: expiryMs(claims, nowMs), hit }, nowMs);
+  if (keep) {
+    const hit: ValidVerification = { ok: true, header, claims, cacheHit: true, identity };
+    cache.set(token, confId, { kind: 'valid', header, claims, expiresAtMs: expiryMs(claims, nowMs), hit }, nowMs);
+  }
   return { ok: true, header, claims, cacheHit: false, identity };
 }
 

@@ -47,7 +47,8 @@ describe('metrics endpoint', () => {
 
   it('reports decisions, verification, cache hits, revocation lookups, connections and calls', async () => {
     const token = liveToken('HS256', Buffer.from(SECRET), { jti: randomUUID() });
-    for (let i = 0; i < 3; i++) {
+    // Four calls: the cache stores a token from its second verification on, so the last two are hits.
+    for (let i = 0; i < 4; i++) {
       expect((await caller.call(CONF, { headers: [['authorization', `Bearer ${token}`]] })).kind).to.equal('pass');
     }
     const bad = await caller.call(CONF, { headers: [['authorization', `Bearer ${token.slice(0, -4)}AAAA`]] });
@@ -62,13 +63,13 @@ describe('metrics endpoint', () => {
       if (match === null) throw new Error(`no sample matches ${pattern}:\n${text}`);
       return Number(match[1]);
     };
-    expect(value(/^jwt_auth_decisions_total\{[^}]*outcome="allow"[^}]*\} (\d+)/m)).to.equal(3);
+    expect(value(/^jwt_auth_decisions_total\{[^}]*outcome="allow"[^}]*\} (\d+)/m)).to.equal(4);
     expect(value(/^jwt_auth_decisions_total\{[^}]*outcome="deny"[^}]*reason="no_token"[^}]*\} (\d+)/m)).to.equal(1);
     expect(value(/^jwt_auth_token_cache_hits_total (\d+)/m)).to.be.at.least(2);
     expect(value(/^jwt_auth_verify_seconds_count (\d+)/m)).to.be.at.least(3);
     expect(value(/^jwt_revocation_lookups_total\{[^}]*result="not_revoked"[^}]*\} (\d+)/m)).to.be.at.least(1);
     expect(text).to.match(/^jwt_revocation_store_errors_total \d+/m);
-    expect(value(/^runner_calls_total\{kind="req",result="ok"\} (\d+)/m)).to.equal(5);
+    expect(value(/^runner_calls_total\{kind="req",result="ok"\} (\d+)/m)).to.equal(6);
     expect(value(/^runner_open_connections (\d+)/m)).to.be.at.least(1);
     expect(text).to.match(/^runner_calls_in_flight 0/m);
     expect(text).to.match(/^runner_call_duration_seconds_bucket/m);

@@ -201,11 +201,14 @@ export const tokenTarget: FuzzTarget = {
     const counters = new Counters();
     const bench = await createTokenFuzzBench();
     try {
-      // Warm the verified-token cache with every valid token, as traffic would.
+      // Warm the verified-token cache with every valid token, as traffic would: twice, since
+      // the cache stores a token's result from its second verification on.
       for (const route of bench.routes) {
         for (const token of route.valid) {
-          const outcome = await bench.plugin.onRequest!(new FakeRequest(requestFor(route.carriers[0]!, token)), route.prepared);
-          if (outcome !== undefined && outcome.kind !== 'continue') throw new Error(`fuzz bench: a valid ${route.name} token was refused`);
+          for (let sighting = 0; sighting < 2; sighting++) {
+            const outcome = await bench.plugin.onRequest!(new FakeRequest(requestFor(route.carriers[0]!, token)), route.prepared);
+            if (outcome !== undefined && outcome.kind !== 'continue') throw new Error(`fuzz bench: a valid ${route.name} token was refused`);
+          }
         }
       }
       return await runProperty(

@@ -275,9 +275,9 @@ describe('jwt-auth plugin flow', () => {
     it('serves repeat tokens from the cache, re-checks exp on hits, and never shares results between confs', async () => {
       const token = hsToken({ exp: NOW_S + 100 });
       const prepared = await harness.prepare(BASE);
-      await harness.call(prepared, bearer(token));
-      await harness.call(prepared, bearer(token));
-      expect(await harness.metricValue('jwt_auth_token_cache_misses_total')).to.equal(1);
+      // Stored from the second verification on (repeat admission): two misses, then hits.
+      for (let i = 0; i < 3; i++) await harness.call(prepared, bearer(token));
+      expect(await harness.metricValue('jwt_auth_token_cache_misses_total')).to.equal(2);
       expect(await harness.metricValue('jwt_auth_token_cache_hits_total')).to.equal(1);
       // Another route with an audience requirement: its own verdict, not the cached one.
       const other = await harness.prepare({ ...BASE, audience: 'api' });
@@ -287,12 +287,23 @@ describe('jwt-auth plugin flow', () => {
       expect(stopBody(late.outcome)['error_description']).to.equal('token expired');
     });
 
-    it('remembers a bad signature so a repeated forgery costs one check', async () => {
+    it('remembers a bad signature so a repeated forgery costs two checks', async () => {
       const [h, p] = hsToken().split('.');
       const forged = `${h}.${p}.${'A'.repeat(43)}`;
       const prepared = await harness.prepare(BASE);
-      for (let i = 0; i < 3; i += 1) expect((await harness.call(prepared, bearer(forged))).outcome.kind).to.equal('stop');
-      expect(await harness.metricValue('jwt_auth_token_cache_hits_total')).to.equal(2);
+      for (let i = 0; i < 5; i += 1) expect((await harness.call(prepared, bearer(forged))).outcome.kind).to.equal('stop');
+      expect(await harness.metricValue('jwt_auth_token_cache_misses_total')).to.equal(2);
+      expect(await harness.metricValue('jwt_auth_token_cache_hits_total')).to.equal(3);
+    });
+
+    it('does not store a token seen once: its next request verifies again, the one after hits', async () => {
+      const prepared = await harness.prepare(BASE);
+      const tokens = Array.from({ length: 50 }, (_, i) => hsToken({ jti: `once-${i}` }));
+      for (const token of tokens) expect((await harness.call(prepared, bearer(token))).outcome.kind).to.equal('continue');
+      await harness.call(prepared, bearer(tokens[0]!));
+      expect(await harness.metricValue('jwt_auth_token_cache_misses_total')).to.equal(51);
+      await harness.call(prepared, bearer(tokens[0]!));
+      expect(await harness.metricValue('jwt_auth_token_cache_hits_total')).to.equal(1);
     });
   });
 
