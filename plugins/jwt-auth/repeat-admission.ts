@@ -1,15 +1,17 @@
 /**
- * Admission to the verified-token cache: a result is worth keeping only for a token
- * that comes back. Caching every verification made a stream of one-off tokens (every
- * request a new token) pay for the cache without ever hitting it: each entry lived
- * long enough to reach V8's old generation, was evicted unused, and left old-generation
+ * Admission to a cache: a result is worth keeping only for a key that comes back. The
+ * verified-token cache (keyed by token) and the revocation view (by Redis key) use it.
+ *
+ * Storing every result made a stream of one-off keys (every request a new token, the
+ * cold benchmarks) pay for the cache without ever hitting it: each entry lived long
+ * enough to reach V8's old generation, was evicted unused, and left old-generation
  * garbage behind at the request rate, which full collections then had to clear (RSS and
- * p99 of the cold benchmarks). Admitting a token on its second verification costs
- * repeat tokens one extra verification each and one-off tokens nothing.
+ * p99 of the cold benchmarks). Admitting a key on its second sighting costs repeat keys
+ * one extra computation (a verification, a Redis read) and one-off keys nothing.
  *
  * The memory of first sightings is a bit set (two bits per key, a "doorkeeper"), cleared
  * after as many first sightings as the cache holds entries, so it covers the recent
- * misses only. A false positive (a first sighting taken for a second) only caches a
+ * misses only. A false positive (a first sighting taken for a second) only stores a
  * result early; nothing is ever refused because of this set.
  */
 

@@ -96,6 +96,7 @@ export class RedisRevocationChecker implements RevocationChecker {
       maxEntries: LOCAL_VIEW_MAX_KEYS,
       now: options.now ?? (() => performance.now()),
       trustJitter: TRUST_JITTER,
+      admitOnRepeat: true,
     });
     this.#lookup = createRedisConnection(settings, 'lookup');
     this.#firstReady = new Promise((resolve) => this.#lookup.once('ready', () => resolve()));

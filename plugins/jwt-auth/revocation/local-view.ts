@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { RepeatAdmission } from '../repeat-admission.js';
 
 /** What Redis said about one key when it was read. */
 export interface KeyReading {
@@ -71,6 +72,12 @@ export interface LocalViewOptions {
   readonly trustJitter?: number;
   /** Random source in [0, 1) for the jitter (tests fix it); default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Remember a key's reading only from its second read on (default false: from the
+   * first). Keys read once (the jti of a token seen once) then cost no memory and leave
+   * no old-generation garbage when the LRU pushes them out; see {@link RepeatAdmission}.
+   */
+  readonly admitOnRepeat?: boolean;
 }
 
 /**
@@ -93,11 +100,13 @@ export class LocalView {
    * which filled with dead tables between full collections.
    */
   readonly #reads: ReadTicket[] = [];
+  readonly #admission: RepeatAdmission | null;
   #epoch = 0;
 
   constructor(options: LocalViewOptions) {
     this.#options = options;
     this.#entries = new LRUCache<string, Entry>({ max: options.maxEntries });
+    this.#admission = options.admitOnRepeat === true ? new RepeatAdmission(options.maxEntries) : null;
   }
 
   /** The trusted reading of `key`, or undefined when Redis must be asked. */
@@ -147,11 +156,12 @@ export class LocalView {
     for (const [key, reading] of readings) {
       const expiresAtMs = reading.pttlMs === -1 ? Infinity : reading.pttlMs > 0 ? now + reading.pttlMs : now;
       const known = this.#entries.peek(key);
-      const trustScale = this.#trustScale();
       if (known === undefined) {
-        this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch, trustScale, refreshing: false });
+        if (this.#admission !== null && !this.#admission.admit(key)) continue;
+        this.#entries.set(key, { value: reading.value, fetchedAtMs: now, expiresAtMs, epoch: this.#epoch, trustScale: this.#trustScale(), refreshing: false });
         continue;
       }
+      const trustScale = this.#trustScale();
       known.value = reading.value;
       known.fetchedAtMs = now;
       known.expiresAtMs = expiresAtMs;

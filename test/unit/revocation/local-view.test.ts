@@ -119,6 +119,19 @@ describe('revocation/local-view', function () {
     expect(v.claimRefresh(v.trusted('b', true, clock.t)!)).to.equal(false);
   });
 
+  it('with admitOnRepeat, remembers a key from its second read on, and refreshes a known key at once', function () {
+    const clock = { t: 0 };
+    const v = new LocalView({ trustedTtlMs: 10_000, untrustedTtlMs: 900, maxEntries: 100, now: () => clock.t, admitOnRepeat: true });
+    store(v, 'once', ABSENT);
+    expect(v.get('once', true)).to.equal(undefined);
+    store(v, 'twice', ABSENT);
+    store(v, 'twice', ABSENT);
+    expect(v.get('twice', true)).to.equal(null);
+    // A known key's new reading replaces the old one without waiting for a second sighting.
+    store(v, 'twice', { value: '1', pttlMs: -1 });
+    expect(v.get('twice', true)).to.equal('1');
+  });
+
   it('stays bounded (least recently used forgotten)', function () {
     const clock = { t: 0 };
     const v = view(clock);

@@ -64,11 +64,14 @@ describe('revocation lookups answered locally are synchronous', function () {
     const registry = new Registry();
     const checker = await newChecker(60_000, registry);
     const q = query(uniqueId('sync'), uniqueId('sub'));
-    const first = signalSource();
-    const cold = checker.lookup(q, first);
-    expect(cold).to.be.instanceOf(Promise);
-    expect(first.reads).to.equal(1);
-    expect(await cold).to.equal('not_revoked');
+    // The view remembers a key from its second read on: two lookups go to Redis.
+    for (let i = 0; i < 2; i += 1) {
+      const source = signalSource();
+      const cold = checker.lookup(q, source);
+      expect(cold).to.be.instanceOf(Promise);
+      expect(source.reads).to.equal(1);
+      expect(await cold).to.equal('not_revoked');
+    }
 
     const before = await gets(writer);
     for (let i = 0; i < 1000; i += 1) {
@@ -80,7 +83,7 @@ describe('revocation lookups answered locally are synchronous', function () {
     expect(await gets(writer)).to.equal(before);
     // Tallied locally and handed to prom-client when the registry is read.
     expect(await counterTotal(registry, 'jwt_revocation_lookups_total', { source: 'local' })).to.equal(1000);
-    expect(await counterTotal(registry, 'jwt_revocation_lookups_total', { source: 'redis' })).to.equal(1);
+    expect(await counterTotal(registry, 'jwt_revocation_lookups_total', { source: 'redis' })).to.equal(2);
   });
 
   it('a revoked jti is answered synchronously without reading the subject key', async function () {
@@ -88,17 +91,17 @@ describe('revocation lookups answered locally are synchronous', function () {
     const jti = uniqueId('revoked');
     await writer.set(`${PREFIX}${jti}`, '1', 'EX', 60);
     const q = query(jti, uniqueId('sub'));
-    expect(await checker.lookup(q, signalSource())).to.equal('revoked');
-    // The keyspace event of the SET above may reach the subscriber after that first answer and
-    // drop it (an invalidation is always obeyed); one more round trip lets it land first.
-    expect(await checker.lookup(q, signalSource())).to.equal('revoked');
+    // Remembered from the second read on. The keyspace event of the SET above may reach the
+    // subscriber after an answer and drop it (an invalidation is always obeyed); one more round
+    // trip lets it land first.
+    for (let i = 0; i < 3; i += 1) expect(await checker.lookup(q, signalSource())).to.equal('revoked');
     expect(checker.lookup({ ...q, sub: uniqueId('other-sub') }, signalSource())).to.equal('revoked');
   });
 
   it('a revocation written after warm-up still reaches synchronous lookups within 1 s', async function () {
     const checker = await newChecker(60_000);
     const q = query(uniqueId('late'), uniqueId('sub'));
-    expect(await checker.lookup(q, signalSource())).to.equal('not_revoked');
+    for (let i = 0; i < 2; i += 1) expect(await checker.lookup(q, signalSource())).to.equal('not_revoked');
     expect(checker.lookup(q, signalSource())).to.equal('not_revoked');
     const since = performance.now();
     await writer.set(`${PREFIX}${q.jti ?? ''}`, '1', 'EX', 60);
@@ -115,7 +118,7 @@ describe('revocation lookups answered locally are synchronous', function () {
     // cache_ttl_ms 400: refreshed when used in the last 100 ms of its trust window.
     const checker = await newChecker(400);
     const q = query(uniqueId('busy'), uniqueId('sub'));
-    expect(await checker.lookup(q, signalSource())).to.equal('not_revoked');
+    for (let i = 0; i < 2; i += 1) expect(await checker.lookup(q, signalSource())).to.equal('not_revoked');
     const before = await gets(writer);
     const started = performance.now();
     let waited = 0;
