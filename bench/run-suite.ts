@@ -10,6 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { pacingOption } from './lib/pacing-option.js';
+import { cpuPlan, pinProcess } from './lib/cpu-pinning.js';
+import type { CpuPlan } from './lib/cpu-pinning.js';
 import type { Pacing } from './lib/load-job.js';
 import { BenchRunner, RunnerStartError } from './lib/bench-runner.js';
 import { GO_REFERENCE, targetRatio } from './lib/go-reference.js';
@@ -36,6 +38,8 @@ interface SuiteOptions {
   readonly rate: number | null;
   readonly pacing: Pacing;
   readonly halfPeak: boolean;
+  /** `--pin`: where runner and harness run; null leaves it to the scheduler. */
+  readonly cpuPlan: CpuPlan | null;
   readonly workers: number | null;
   readonly coldTokens: number;
   readonly logLevel: string;
@@ -90,6 +94,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     .option('--rate <callsPerSecond>', 'open loop at this rate instead of closed loop', positiveNumber)
     .addOption(pacingOption())
     .option('--no-half-peak', 'skip the open-loop run at half of the measured peak (16-connection scenarios)')
+    .option('--pin', 'runner alone on CPU 0, generator and redis-server on the other CPUs (taskset)')
     .option('--workers <n>', 'set `workers` in the runner config', positiveInt)
     .option('--cold-tokens <n>', 'distinct tokens minted for the cold mix', positiveInt)
     .option('--log-level <level>', 'runner log level', 'warn')
@@ -111,6 +116,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     rate?: number;
     pacing: Pacing;
     halfPeak: boolean;
+    pin?: boolean;
     workers?: number;
     coldTokens?: number;
     logLevel: string;
@@ -132,6 +138,7 @@ function parseOptions(argv: readonly string[]): SuiteOptions {
     rate: o.rate ?? null,
     pacing: o.pacing,
     halfPeak: o.halfPeak,
+    cpuPlan: o.pin === true ? cpuPlan() : null,
     workers: o.workers ?? null,
     coldTokens: o.coldTokens ?? (quick ? 12_000 : 50_000),
     logLevel: o.logLevel,
@@ -183,11 +190,17 @@ async function runScenario(s: Scenario, env: ScenarioEnvironment, options: Suite
     }
     throw err;
   }
+  if (options.cpuPlan !== null) {
+    for (const pid of processTree(runner.pid)) pinProcess(pid, options.cpuPlan.runner);
+    const redisPid = await env.redisPid();
+    if (redisPid !== null) pinProcess(redisPid, options.cpuPlan.harness);
+  }
   const rss = new RssSampler(runner.pid);
   let loadAverage = loadavg()[0] ?? 0;
   const runs: RunMeasurement[] = [];
   let halfPeak: RunMeasurement | null = null;
   let processes = 1;
+  const generatorCpus = options.cpuPlan?.harness ?? null;
   try {
     let cursor = 0;
     const job = (rate: number | null) => ({
@@ -203,7 +216,7 @@ async function runScenario(s: Scenario, env: ScenarioEnvironment, options: Suite
       progressIntervalMs: null,
     });
     for (let i = 1; i <= options.runs; i++) {
-      const run = await measureRun({ runner, job: job(options.rate), workDir: env.dir, name: `${s.id}-${i}`, metricsPort });
+      const run = await measureRun({ runner, job: job(options.rate), workDir: env.dir, name: `${s.id}-${i}`, metricsPort, generatorCpus });
       cursor = run.load.nextCursor;
       processes = Math.max(processes, processTree(runner.pid).length);
       loadAverage = Math.max(loadAverage, loadavg()[0] ?? 0);
@@ -212,7 +225,7 @@ async function runScenario(s: Scenario, env: ScenarioEnvironment, options: Suite
     }
     if (options.halfPeak && options.rate === null && s.connections === HALF_PEAK_CONNECTIONS) {
       const rate = Math.max(1, Math.floor(median(runs.map((r) => r.load.callsPerSecond)) / 2));
-      halfPeak = await measureRun({ runner, job: job(rate), workDir: env.dir, name: `${s.id}-half`, metricsPort });
+      halfPeak = await measureRun({ runner, job: job(rate), workDir: env.dir, name: `${s.id}-half`, metricsPort, generatorCpus });
       log(`${s.id} at half of peak (${rate}/s): ${describeRun(halfPeak)}`);
     }
   } finally {
@@ -321,7 +334,7 @@ async function main(): Promise<void> {
   const table = summaryTable(results, options);
   process.stdout.write(
     `\n${table}\n\nmedians of ${options.runs} run(s); calls/s spread = (max-min)/median; p99 @½ peak = open loop at half the median calls/s, ` +
-      `${HALF_PEAK_CONNECTIONS} connections, ${options.pacing} pacing; CPU and RSS cover every process of the runner.\n`,
+      `${HALF_PEAK_CONNECTIONS} connections, ${options.pacing} pacing${options.cpuPlan === null ? '' : `; runner pinned to CPU ${options.cpuPlan.runner}, generator and Redis to ${options.cpuPlan.harness}`}; CPU and RSS cover every process of the runner.\n`,
   );
   if (options.jsonPath !== null) {
     writeFileSync(options.jsonPath, JSON.stringify({ options, results: results.map(stripHistograms) }, null, 2));

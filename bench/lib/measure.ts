@@ -7,6 +7,7 @@
 import { request } from 'node:http';
 import type { BenchRunner } from './bench-runner.js';
 import type { LoadJob, LoadResult } from './load-job.js';
+import { pinProcess } from './cpu-pinning.js';
 import { cpuSeconds, processTree } from './proc-stats.js';
 import { jobFile, runLoad } from './run-load.js';
 import type { LoadHooks } from './run-load.js';
@@ -32,6 +33,8 @@ export interface MeasureOptions {
   /** Metrics port of the runner, to scrape cache counters; null to skip. */
   readonly metricsPort: number | null;
   readonly onProgress?: LoadHooks['onProgress'];
+  /** CPU list to pin the generator to (`--pin`); null leaves it to the scheduler. */
+  readonly generatorCpus?: string | null;
 }
 
 export async function measureRun(options: MeasureOptions): Promise<RunMeasurement> {
@@ -54,6 +57,7 @@ export async function measureRun(options: MeasureOptions): Promise<RunMeasuremen
       if (port !== null) after = scrapeCacheCounters(port);
     },
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.generatorCpus == null ? {} : { onSpawned: (pid: number) => pinProcess(pid, options.generatorCpus!) }),
   });
   const [first, last] = await Promise.all([before, after]);
   const cpuSecondsUsed = cpuEnd - cpuStart;

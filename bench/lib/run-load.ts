@@ -13,6 +13,8 @@ import type { LoadEvent, LoadJob, LoadResult } from './load-job.js';
 const GENERATOR = join(dirname(fileURLToPath(import.meta.url)), '..', 'load-generator.js');
 
 export interface LoadHooks {
+  /** The generator process was started (before it connects). */
+  onSpawned?(pid: number): void;
   onMeasuring?(): void;
   onMeasured?(): void;
   onProgress?(event: Extract<LoadEvent, { event: 'progress' }>): void;
@@ -22,6 +24,7 @@ export interface LoadHooks {
 export function runLoad(job: LoadJob, jobPath: string, hooks: LoadHooks = {}): Promise<LoadResult> {
   writeFileSync(jobPath, JSON.stringify(job));
   const child = spawn(process.execPath, [GENERATOR, jobPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) hooks.onSpawned?.(child.pid);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
