@@ -4,7 +4,7 @@
  * (two routes never share a result). A positive entry never outlives the token's
  * `exp`; time-dependent claims are re-checked on every hit by the caller. A
  * short-lived negative entry remembers bad signatures so a flood of one forged token
- * costs one signature check.
+ * costs two signature checks (see {@link VerifiedTokenCache.admit}).
  *
  * A result is found by the token's last {@link KEY_CHARS} characters (the signature:
  * random, so distinct tokens practically never share them) and then matched against

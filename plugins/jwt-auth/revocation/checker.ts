@@ -17,6 +17,7 @@ import type { PushMode } from './push-invalidation.js';
 import { createRedisConnection, describeTarget, isReady } from './redis-client.js';
 import type { RedisTarget, RevocationRedis } from './redis-client.js';
 import { COMMANDS_PER_KEY, readKeys } from './store-reader.js';
+import { removeUnordered } from './unordered-list.js';
 
 /**
  * Most revocation keys remembered locally (LRU); forgetting one only costs a Redis read.
@@ -246,12 +247,7 @@ export class RedisRevocationChecker implements RevocationChecker {
     for (const flight of this.#flights) if (sameKeys(flight.keys, keys)) return flight.readings;
     const flight: Flight = { keys, readings: this.#fetch(keys) };
     this.#flights.push(flight);
-    const land = (): void => {
-      const at = this.#flights.indexOf(flight);
-      if (at < 0) return;
-      const last = this.#flights.pop()!;
-      if (at < this.#flights.length) this.#flights[at] = last;
-    };
+    const land = (): void => removeUnordered(this.#flights, flight);
     flight.readings.then(land, land);
     return flight.readings;
   }

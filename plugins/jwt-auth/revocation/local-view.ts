@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { RepeatAdmission } from '../repeat-admission.js';
+import { removeUnordered } from './unordered-list.js';
 
 /** What Redis said about one key when it was read. */
 export interface KeyReading {
@@ -225,11 +226,7 @@ export class LocalView {
   }
 
   #release(ticket: ReadTicket): void {
-    const at = this.#reads.indexOf(ticket);
-    if (at < 0) return;
-    // Order does not matter: move the last ticket into the hole.
-    const last = this.#reads.pop()!;
-    if (at < this.#reads.length) this.#reads[at] = last;
+    removeUnordered(this.#reads, ticket);
   }
 
   #now(): number {
