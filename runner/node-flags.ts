@@ -13,8 +13,12 @@
  *   under load, although what survives a call is a few KiB; capped, peak RSS drops by
  *   5-25 MiB (more with revocation on) at no measurable CPU cost. Smaller caps promote
  *   more and cost CPU.
+ * - `--v8-pool-size=1`: V8's background threads (concurrent compilation) default to
+ *   four, and each keeps its own malloc arena of freed compiler memory; one thread
+ *   leaves 2-4 MiB less RSS at no measurable CPU cost (compilation settles in the
+ *   first seconds).
  */
-export const RUNNER_NODE_FLAGS: readonly string[] = Object.freeze(['--single-threaded-gc', '--max-semi-space-size=4']);
+export const RUNNER_NODE_FLAGS: readonly string[] = Object.freeze(['--single-threaded-gc', '--max-semi-space-size=4', '--v8-pool-size=1']);
 
 /** The recommended flags this process was started without (checked once at start-up). */
 export function missingNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {
