@@ -192,8 +192,8 @@ export function createJwtAuthPlugin(env: PluginEnv, deps: JwtAuthDeps): Plugin<J
     }
     let status: RevocationStatus | Promise<RevocationStatus>;
     try {
-      // The request context is passed as the signal source: its AbortSignal is only
-      // created if the checker has to wait for Redis.
+      // The request context is passed as the abort source: a lookup that waits for
+      // Redis listens for the call's abort without creating its AbortSignal.
       status = checker.lookup === undefined ? checker.check(identity, req.signal) : checker.lookup(identity, req);
     } catch (err) {
       return storeError(req, prepared, err);

@@ -1,7 +1,8 @@
 /**
  * What every call shares between the transport and the plugin hooks: the gateway
  * questions port, the abort signal (created only when a plugin asks for it: most
- * calls never do), and the logger (a child logger is created on first use).
+ * calls never do) and abort listeners, and the logger (a child logger is created on
+ * first use).
  */
 import type { Logger } from 'pino';
 import type { ExtraInfoAnswer, ExtraInfoQuestion } from '../protocol/messages.js';
@@ -16,6 +17,8 @@ export class CallScope {
   #controller: AbortController | null = null;
   #abortReason: unknown = undefined;
   #aborted = false;
+  /** Listeners from {@link onAbort}; a list, as a call has one or two waits at a time. */
+  #abortListeners: Array<(reason: unknown) => void> | null = null;
   #logger: Logger | null = null;
   #vars: Map<string, Promise<string | null>> | null = null;
   #body: Promise<Uint8Array | null> | null = null;
@@ -44,6 +47,30 @@ export class CallScope {
     this.#aborted = true;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    const listeners = this.#abortListeners;
+    this.#abortListeners = null;
+    if (listeners === null) return;
+    for (const listener of listeners) {
+      try {
+        listener(reason);
+      } catch (err) {
+        // One failing listener must not keep the others from hearing of the abort.
+        this.logger.error({ err }, 'abort listener threw');
+      }
+    }
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    if (this.#aborted) {
+      listener(this.#abortReason);
+      return stopNothing;
+    }
+    const listeners = (this.#abortListeners ??= []);
+    listeners.push(listener);
+    return () => {
+      const at = listeners.indexOf(listener);
+      if (at !== -1) listeners.splice(at, 1);
+    };
   }
 
   /** A gateway variable, asked once per call (ExtraInfo Var) and decoded as UTF-8. */
@@ -92,7 +119,14 @@ export abstract class ScopedContext {
     return this.scope.signal;
   }
 
+  onAbort(listener: (reason: unknown) => void): () => void {
+    return this.scope.onAbort(listener);
+  }
+
   var(name: string): Promise<string | null> {
     return this.scope.var(name);
   }
 }
+
+/** What {@link CallScope.onAbort} returns for a call already aborted. */
+function stopNothing(): void {}

@@ -105,8 +105,19 @@ export interface QueryArgs {
   delete(name: string): void;
 }
 
+/** Where a wait hears that its call was aborted; every call context is one. */
+export interface AbortSource {
+  /**
+   * Run `listener` once when the call is aborted (when `signal` would abort), or at once
+   * if it already was. Returns the function that stops watching: call it when the wait is
+   * over. For waits that many calls make (a store lookup): no AbortSignal is created,
+   * whose event-target bookkeeping costs a short-lived call about a kilobyte.
+   */
+  onAbort(listener: (reason: unknown) => void): () => void;
+}
+
 /** Context shared by both phases. */
-interface CallContextBase {
+interface CallContextBase extends AbortSource {
   /** The gateway's call id (unique per worker over time; informational). */
   readonly callId: number;
   /** The PrepareConf idempotency key of the route, e.g. `route#1#ext-plugin-pre-req#37`. */

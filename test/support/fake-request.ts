@@ -117,7 +117,10 @@ export class FakeRequest implements RequestContext {
   readonly callId = 1;
   readonly routeKey: string;
   readonly logger: Logger;
-  readonly signal: AbortSignal = new AbortController().signal;
+  readonly #abort = new AbortController();
+  readonly signal: AbortSignal = this.#abort.signal;
+  /** How many times a plugin started watching for the call's abort. */
+  onAbortCalls = 0;
   readonly method: string;
   readonly clientIp: string | null;
   path: string;
@@ -141,6 +144,22 @@ export class FakeRequest implements RequestContext {
     this.clientIp = init.clientIp ?? '127.0.0.1';
     this.routeKey = init.routeKey ?? 'route#1#ext-plugin-pre-req#1';
     this.logger = init.logger ?? pino({ level: 'silent' });
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    this.onAbortCalls += 1;
+    if (this.signal.aborted) {
+      listener(this.signal.reason);
+      return () => undefined;
+    }
+    const onAbort = (): void => listener(this.signal.reason);
+    this.signal.addEventListener('abort', onAbort, { once: true });
+    return () => this.signal.removeEventListener('abort', onAbort);
+  }
+
+  /** Abort the call, as the runner does when its deadline passes or the gateway hangs up. */
+  abort(reason: unknown): void {
+    this.#abort.abort(reason);
   }
 
   async var(name: string): Promise<string | null> {

@@ -4,7 +4,7 @@ import type { Logger, RedisSettings } from '../../../runner/plugin-api/index.js'
 import { ErrorCode, RunnerError } from '../../../runner/plugin-api/index.js';
 import { withDeadline } from './deadline.js';
 import { decideRevocation } from './decision.js';
-import type { AbortSignalSource, RevocationChecker, RevocationQuery, RevocationStatus } from './index.js';
+import type { AbortSource, RevocationChecker, RevocationQuery, RevocationStatus } from './index.js';
 import { jtiKey, subjectKey } from './keys.js';
 import { LocalView, untrustedTtlMs } from './local-view.js';
 import type { KeyReading, LocalReading } from './local-view.js';
@@ -112,7 +112,7 @@ export class RedisRevocationChecker implements RevocationChecker {
 
   check(query: RevocationQuery, signal?: AbortSignal): Promise<RevocationStatus> {
     try {
-      return Promise.resolve(this.lookup(query, signal === undefined ? undefined : { signal }));
+      return Promise.resolve(this.lookup(query, signal === undefined ? undefined : abortSourceOf(signal)));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -120,11 +120,11 @@ export class RedisRevocationChecker implements RevocationChecker {
 
   /**
    * {@link check} without a promise when the local view can answer (the steady state:
-   * no promise, no AbortSignal, no Redis). The signal is read from `source` only when
-   * Redis has to be asked. An answer that will soon stop being trusted is refreshed in
-   * the background, so busy keys rarely make a request wait for Redis.
+   * no promise, no Redis). `abort` is consulted only when Redis has to be asked. An
+   * answer that will soon stop being trusted is refreshed in the background, so busy
+   * keys rarely make a request wait for Redis.
    */
-  lookup(query: RevocationQuery, source?: AbortSignalSource): RevocationStatus | Promise<RevocationStatus> {
+  lookup(query: RevocationQuery, abort?: AbortSource): RevocationStatus | Promise<RevocationStatus> {
     if (this.#closing !== null) {
       throw new RunnerError(ErrorCode.REVOCATION_STORE_UNAVAILABLE, 'revocation checker is closed');
     }
@@ -148,7 +148,7 @@ export class RedisRevocationChecker implements RevocationChecker {
       return this.#answer(query, jtiValue, subValue, 'local');
     }
     const missing = jtiMissing && subMissing ? [jti, sub] : jtiMissing ? [jti] : [sub as string];
-    return this.#lookupRemote(query, jti, sub, jtiValue, subValue, missing, source?.signal);
+    return this.#lookupRemote(query, jti, sub, jtiValue, subValue, missing, abort);
   }
 
   /**
@@ -176,11 +176,11 @@ export class RedisRevocationChecker implements RevocationChecker {
     jtiLocal: string | null | undefined,
     subLocal: string | null | undefined,
     missing: readonly string[],
-    signal: AbortSignal | undefined,
+    abort: AbortSource | undefined,
   ): Promise<RevocationStatus> {
     let readings: ReadonlyMap<string, KeyReading>;
     try {
-      readings = await abortable(this.#read(missing), signal);
+      readings = await abortable(this.#read(missing), abort);
     } catch (err) {
       this.#tallies.count('error', 'redis');
       throw err;
@@ -307,29 +307,44 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Stop waiting for `promise` when `signal` aborts (the shared read goes on for other waiters). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  const abortError = (): RunnerError =>
-    new RunnerError(ErrorCode.REVOCATION_STORE_UNAVAILABLE, 'revocation lookup abandoned: the call was aborted', {
-      cause: signal.reason,
-    });
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(abortError());
-  }
+/**
+ * Stop waiting for `promise` when the call is aborted (the shared read goes on for
+ * other waiters). A listener on the call rather than an AbortSignal: a lookup that goes
+ * to Redis (every one, with cold tokens) would otherwise create an event target that
+ * lives as long as the read, long enough for V8 to move it to the old generation.
+ */
+function abortable<T>(promise: Promise<T>, abort: AbortSource | undefined): Promise<T> {
+  if (abort === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
+    const stopWatching = abort.onAbort((reason) => reject(abortedError(reason)));
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        stopWatching();
         resolve(value);
       },
       (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        stopWatching();
         reject(err);
       },
     );
   });
+}
+
+function abortedError(reason: unknown): RunnerError {
+  return new RunnerError(ErrorCode.REVOCATION_STORE_UNAVAILABLE, 'revocation lookup abandoned: the call was aborted', { cause: reason });
+}
+
+/** An AbortSignal (the `check` API) as an {@link AbortSource}. */
+function abortSourceOf(signal: AbortSignal): AbortSource {
+  return {
+    onAbort(listener: (reason: unknown) => void): () => void {
+      if (signal.aborted) {
+        listener(signal.reason);
+        return () => undefined;
+      }
+      const onAbort = (): void => listener(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      return () => signal.removeEventListener('abort', onAbort);
+    },
+  };
 }

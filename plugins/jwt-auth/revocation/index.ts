@@ -13,7 +13,7 @@
  * `min(cache_ttl_ms, 900)` ms, so a revocation still reaches every runner within a second.
  */
 import type { Registry } from 'prom-client';
-import type { Logger, RedisSettings } from '../../../runner/plugin-api/index.js';
+import type { AbortSource, Logger, RedisSettings } from '../../../runner/plugin-api/index.js';
 import { RedisRevocationChecker } from './checker.js';
 
 /** The claims of a verified token that revocation looks at; null when the token lacks the claim. */
@@ -26,10 +26,8 @@ export interface RevocationQuery {
 
 export type RevocationStatus = 'revoked' | 'not_revoked';
 
-/** Where a call's abort signal can be had; read only when Redis must be asked (the request context is one). */
-export interface AbortSignalSource {
-  readonly signal: AbortSignal;
-}
+/** How a lookup hears that its call was aborted (the request context is one); consulted only when Redis must be asked. */
+export type { AbortSource } from '../../../runner/plugin-api/index.js';
 
 export interface RevocationChecker {
   /**
@@ -39,10 +37,11 @@ export interface RevocationChecker {
    */
   check(q: RevocationQuery, signal?: AbortSignal): Promise<RevocationStatus>;
   /**
-   * Same answer as {@link check}; synchronous (no promise, no AbortSignal) when the local view can
-   * give it, otherwise a promise. May throw synchronously (closed checker).
+   * Same answer as {@link check}; synchronous (no promise) when the local view can give it,
+   * otherwise a promise that stops waiting when `abort` reports the call aborted. May throw
+   * synchronously (closed checker).
    */
-  lookup(q: RevocationQuery, signal?: AbortSignalSource): RevocationStatus | Promise<RevocationStatus>;
+  lookup(q: RevocationQuery, abort?: AbortSource): RevocationStatus | Promise<RevocationStatus>;
   /** Quit both Redis connections. Idempotent; `check` throws afterwards. */
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { RevocationQuery } from '../../../plugins/jwt-auth/revocation/index
 import { STORE_ERRORS_METRIC } from '../../../plugins/jwt-auth/revocation/metrics.js';
 import { startRedisServer } from '../../support/redis-server.js';
 import type { RedisServerHandle } from '../../support/redis-server.js';
+import { FakeRequest } from '../../support/fake-request.js';
 import { startTcpProxy } from '../../support/tcp-proxy.js';
 import type { TcpProxy } from '../../support/tcp-proxy.js';
 import { PREFIX, capturingLogger, counterTotal, pollUntil, redisSettings, silentLogger, uniqueId } from './helpers.js';
@@ -205,6 +206,30 @@ describe('revocation when Redis fails', function () {
     const outcome = await timedCheck(checker, token(uniqueId('aborted')), controller.signal);
     expect(isRunnerError(outcome.error, ErrorCode.REVOCATION_STORE_UNAVAILABLE)).to.equal(true);
     expect(outcome.ms).to.be.below(COMMAND_TIMEOUT_MS / 2);
+    proxy.resume();
+  });
+
+  it('a lookup waiting for Redis stops at once when its call is aborted', async function () {
+    const redis = await server();
+    const proxy = await startTcpProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    const checker = checkerFor(`redis://127.0.0.1:${proxy.port}`);
+    await checker.whenPushSubscribed();
+    const call = new FakeRequest();
+    expect(await checker.lookup(token(uniqueId('warm')), call)).to.equal('not_revoked');
+    proxy.stall();
+    const started = performance.now();
+    const waiting = checker.lookup(token(uniqueId('aborted')), call);
+    expect(waiting).to.be.instanceOf(Promise);
+    setTimeout(() => call.abort(new Error('call deadline')), 20);
+    const error = await Promise.resolve(waiting).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(isRunnerError(error, ErrorCode.REVOCATION_STORE_UNAVAILABLE), String(error)).to.equal(true);
+    expect(String((error as Error).message)).to.include('the call was aborted');
+    expect(performance.now() - started).to.be.below(COMMAND_TIMEOUT_MS / 2);
+    expect(call.onAbortCalls).to.equal(2);
     proxy.resume();
   });
 

@@ -249,6 +249,35 @@ describe('core/request-context', () => {
     });
   });
 
+  describe('abort', () => {
+    it('tells abort listeners once, at once when already aborted, and not after they stop watching', () => {
+      const scope = new CallScope(new RecordingPort(), 1, 'route#1', silent);
+      const ctx = new RequestContextImpl(request(), scope);
+      const heard: unknown[] = [];
+      const stopped = ctx.onAbort((reason) => heard.push(['stopped', reason]));
+      ctx.onAbort((reason) => heard.push(['watching', reason]));
+      stopped();
+      const reason = new Error('call deadline');
+      scope.abort(reason);
+      scope.abort(new Error('second abort'));
+      expect(heard).to.deep.equal([['watching', reason]]);
+      ctx.onAbort((late) => heard.push(['late', late]));
+      expect(heard).to.deep.equal([['watching', reason], ['late', reason]]);
+      expect(ctx.signal.aborted, 'a signal asked for after the abort is aborted too').to.equal(true);
+    });
+
+    it('a listener that throws does not keep the others from hearing of the abort', () => {
+      const scope = new CallScope(new RecordingPort(), 1, 'route#1', silent);
+      const heard: string[] = [];
+      scope.onAbort(() => {
+        throw new Error('listener bug');
+      });
+      scope.onAbort(() => heard.push('second'));
+      scope.abort(new Error('gateway closed the connection'));
+      expect(heard).to.deep.equal(['second']);
+    });
+  });
+
   describe('request facts and ExtraInfo', () => {
     it('maps method, client address and path, treating odd values as unknown', () => {
       expect(context(request({ method: 2 })).method).to.equal('POST');

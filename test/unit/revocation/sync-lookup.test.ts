@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { RedisRevocationChecker } from '../../../plugins/jwt-auth/revocation/checker.js';
-import type { RevocationQuery, RevocationStatus } from '../../../plugins/jwt-auth/revocation/index.js';
+import type { AbortSource, RevocationQuery, RevocationStatus } from '../../../plugins/jwt-auth/revocation/index.js';
 import { startRedisServer, type RedisServerHandle } from '../../support/redis-server.js';
 import {
   PREFIX,
@@ -14,14 +14,17 @@ import {
   uniqueId,
 } from '../../integration/revocation/helpers.js';
 
-/** A signal source that records whether the checker asked for the call's AbortSignal. */
-function signalSource(): { readonly signal: AbortSignal; reads: number } {
-  const controller = new AbortController();
+/** An abort source that records whether the checker started watching for the call's abort. */
+function abortSource(): AbortSource & { watches: number; watching: number } {
   return {
-    reads: 0,
-    get signal(): AbortSignal {
-      this.reads += 1;
-      return controller.signal;
+    watches: 0,
+    watching: 0,
+    onAbort(): () => void {
+      this.watches += 1;
+      this.watching += 1;
+      return () => {
+        this.watching -= 1;
+      };
     },
   };
 }
@@ -60,25 +63,26 @@ describe('revocation lookups answered locally are synchronous', function () {
     await server?.stop();
   });
 
-  it('a warm lookup returns the status itself: no promise, no AbortSignal, no Redis command', async function () {
+  it('a warm lookup returns the status itself: no promise, no abort watch, no Redis command', async function () {
     const registry = new Registry();
     const checker = await newChecker(60_000, registry);
     const q = query(uniqueId('sync'), uniqueId('sub'));
     // The view remembers a key from its second read on: two lookups go to Redis.
     for (let i = 0; i < 2; i += 1) {
-      const source = signalSource();
+      const source = abortSource();
       const cold = checker.lookup(q, source);
       expect(cold).to.be.instanceOf(Promise);
-      expect(source.reads).to.equal(1);
+      expect(source.watches).to.equal(1);
       expect(await cold).to.equal('not_revoked');
+      expect(source.watching, 'stopped watching once Redis answered').to.equal(0);
     }
 
     const before = await gets(writer);
     for (let i = 0; i < 1000; i += 1) {
-      const source = signalSource();
+      const source = abortSource();
       const answer = checker.lookup(q, source);
       expect(answer).to.equal('not_revoked');
-      expect(source.reads).to.equal(0);
+      expect(source.watches).to.equal(0);
     }
     expect(await gets(writer)).to.equal(before);
     // Tallied locally and handed to prom-client when the registry is read.
@@ -94,20 +98,20 @@ describe('revocation lookups answered locally are synchronous', function () {
     // Remembered from the second read on. The keyspace event of the SET above may reach the
     // subscriber after an answer and drop it (an invalidation is always obeyed); one more round
     // trip lets it land first.
-    for (let i = 0; i < 3; i += 1) expect(await checker.lookup(q, signalSource())).to.equal('revoked');
-    expect(checker.lookup({ ...q, sub: uniqueId('other-sub') }, signalSource())).to.equal('revoked');
+    for (let i = 0; i < 3; i += 1) expect(await checker.lookup(q, abortSource())).to.equal('revoked');
+    expect(checker.lookup({ ...q, sub: uniqueId('other-sub') }, abortSource())).to.equal('revoked');
   });
 
   it('a revocation written after warm-up still reaches synchronous lookups within 1 s', async function () {
     const checker = await newChecker(60_000);
     const q = query(uniqueId('late'), uniqueId('sub'));
-    for (let i = 0; i < 2; i += 1) expect(await checker.lookup(q, signalSource())).to.equal('not_revoked');
-    expect(checker.lookup(q, signalSource())).to.equal('not_revoked');
+    for (let i = 0; i < 2; i += 1) expect(await checker.lookup(q, abortSource())).to.equal('not_revoked');
+    expect(checker.lookup(q, abortSource())).to.equal('not_revoked');
     const since = performance.now();
     await writer.set(`${PREFIX}${q.jti ?? ''}`, '1', 'EX', 60);
     let status: RevocationStatus = 'not_revoked';
     while (status !== 'revoked' && performance.now() - since < PROPAGATION_BOUND_MS) {
-      status = await checker.lookup(q, signalSource());
+      status = await checker.lookup(q, abortSource());
       if (status !== 'revoked') await new Promise((resolve) => setTimeout(resolve, 2));
     }
     expect(status).to.equal('revoked');
@@ -118,7 +122,7 @@ describe('revocation lookups answered locally are synchronous', function () {
     // cache_ttl_ms 400: refreshed when used in the last 100 ms of its trust window.
     const checker = await newChecker(400);
     const q = query(uniqueId('busy'), uniqueId('sub'));
-    for (let i = 0; i < 2; i += 1) expect(await checker.lookup(q, signalSource())).to.equal('not_revoked');
+    for (let i = 0; i < 2; i += 1) expect(await checker.lookup(q, abortSource())).to.equal('not_revoked');
     const before = await gets(writer);
     const started = performance.now();
     let waited = 0;
@@ -127,7 +131,7 @@ describe('revocation lookups answered locally are synchronous', function () {
     // Three trust windows of steady use, one lookup every few milliseconds. A lookup after
     // a pause longer than the refresh window (a busy machine) may rightly have to wait.
     while (performance.now() - started < 1200) {
-      const answer = checker.lookup(q, signalSource());
+      const answer = checker.lookup(q, abortSource());
       const gapMs = performance.now() - last;
       if (answer instanceof Promise) {
         if (gapMs < 60) waited += 1;
@@ -136,7 +140,7 @@ describe('revocation lookups answered locally are synchronous', function () {
       answered += 1;
       // Lookups faster than a refresh round trip (a burst of requests) share the one refresh.
       for (let i = 0; i < 19; i++) {
-        const again = checker.lookup(q, signalSource());
+        const again = checker.lookup(q, abortSource());
         if (again instanceof Promise) await again;
       }
       last = performance.now();
