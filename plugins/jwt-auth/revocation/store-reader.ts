@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { Cluster } from 'ioredis';
 import type { KeyReading } from './local-view.js';
 import type { RevocationRedis } from './redis-client.js';
@@ -22,8 +23,17 @@ export async function readKeys(client: RevocationRedis, keys: readonly string[])
   // Plain commands, all written before the first reply is awaited: the same single round trip as a
   // pipeline, without an ioredis Pipeline per read (its own promise, queues and a per-instance accessor:
   // under load, the background refreshes' pipelines were most of what got promoted to old space).
+  // ioredis writes each command to the socket at once; corked, they leave in one system call
+  // instead of one per command (those writes were an eighth of a revocation-checking runner's CPU).
   const replies: Promise<unknown>[] = [];
-  for (const key of keys) replies.push(client.get(key), client.pttl(key));
+  // (No socket yet before the first connect: the commands then wait in ioredis's offline queue.)
+  const stream: Pick<Writable, 'cork' | 'uncork'> | undefined = client.stream;
+  stream?.cork();
+  try {
+    for (const key of keys) replies.push(client.get(key), client.pttl(key));
+  } finally {
+    stream?.uncork();
+  }
   const values = await Promise.all(replies);
   keys.forEach((key, i) => readings.set(key, readingOf(values[i * COMMANDS_PER_KEY], values[i * COMMANDS_PER_KEY + 1])));
   return readings;
