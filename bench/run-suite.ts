@@ -203,6 +203,11 @@ async function runScenario(s: Scenario, env: ScenarioEnvironment, options: Suite
   const generatorCpus = options.cpuPlan?.harness ?? null;
   try {
     let cursor = 0;
+    // One route revision per scenario: a gateway sends the same key for the same revision
+    // and the runner hands back the same conf token, so the runs after the first find the
+    // verified-token cache as a gateway's steady traffic does. A new key per run was a
+    // route update before every run: each left a conf's cache results behind.
+    const confKey = `route#1#ext-plugin-pre-req#${Date.now()}`;
     const job = (rate: number | null) => ({
       connections: s.connections,
       warmupMs: options.warmupMs,
@@ -210,7 +215,7 @@ async function runScenario(s: Scenario, env: ScenarioEnvironment, options: Suite
       rate,
       pacing: options.pacing,
       conf,
-      confKey: `route#1#ext-plugin-pre-req#${Date.now()}`,
+      confKey,
       tokensFile,
       startCursor: cursor,
       progressIntervalMs: null,
