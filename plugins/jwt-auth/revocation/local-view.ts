@@ -106,7 +106,10 @@ export class LocalView {
 
   constructor(options: LocalViewOptions) {
     this.#options = options;
-    this.#entries = new LRUCache<string, Entry>({ max: options.maxEntries });
+    // Bounded by count through maxSize rather than max: with max, lru-cache allocates its
+    // index arrays for every entry up front (about 0.6 MiB of heap for the checker's 50 000
+    // keys, the price of 2 000 entries), while a runner usually remembers a few thousand.
+    this.#entries = new LRUCache<string, Entry>({ maxSize: options.maxEntries, sizeCalculation: countsAsOne });
     this.#admission = options.admitOnRepeat === true ? new RepeatAdmission(options.maxEntries) : null;
   }
 
@@ -232,4 +235,9 @@ export class LocalView {
   #now(): number {
     return this.#options.now();
   }
+}
+
+/** Every entry counts as one against the view's `maxSize` (see the constructor). */
+function countsAsOne(): number {
+  return 1;
 }
