@@ -116,6 +116,21 @@ export interface AbortSource {
   onAbort(listener: (reason: unknown) => void): () => void;
 }
 
+/** An AbortSignal as an {@link AbortSource}, for waits given a signal rather than a call context. */
+export function abortSourceOf(signal: AbortSignal): AbortSource {
+  return {
+    onAbort(listener: (reason: unknown) => void): () => void {
+      if (signal.aborted) {
+        listener(signal.reason);
+        return () => undefined;
+      }
+      const onAbort = (): void => listener(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      return () => signal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 /** Context shared by both phases. */
 interface CallContextBase extends AbortSource {
   /** The gateway's call id (unique per worker over time; informational). */

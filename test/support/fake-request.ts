@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { QueryArgs, RequestContext, RequestHeaders } from '../../runner/plugin-api/index.js';
+import { abortSourceOf, type QueryArgs, type RequestContext, type RequestHeaders } from '../../runner/plugin-api/index.js';
 
 export interface FakeRequestInit {
   readonly method?: string;
@@ -148,13 +148,7 @@ export class FakeRequest implements RequestContext {
 
   onAbort(listener: (reason: unknown) => void): () => void {
     this.onAbortCalls += 1;
-    if (this.signal.aborted) {
-      listener(this.signal.reason);
-      return () => undefined;
-    }
-    const onAbort = (): void => listener(this.signal.reason);
-    this.signal.addEventListener('abort', onAbort, { once: true });
-    return () => this.signal.removeEventListener('abort', onAbort);
+    return abortSourceOf(this.signal).onAbort(listener);
   }
 
   /** Abort the call, as the runner does when its deadline passes or the gateway hangs up. */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Logger, RedisSettings } from '../../../runner/plugin-api/index.js';
-import { ErrorCode, RunnerError } from '../../../runner/plugin-api/index.js';
+import { ErrorCode, RunnerError, abortSourceOf } from '../../../runner/plugin-api/index.js';
 import { withDeadline } from './deadline.js';
 import { decideRevocation } from './decision.js';
 import type { AbortSource, RevocationChecker, RevocationQuery, RevocationStatus } from './index.js';
@@ -332,19 +332,4 @@ function abortable<T>(promise: Promise<T>, abort: AbortSource | undefined): Prom
 
 function abortedError(reason: unknown): RunnerError {
   return new RunnerError(ErrorCode.REVOCATION_STORE_UNAVAILABLE, 'revocation lookup abandoned: the call was aborted', { cause: reason });
-}
-
-/** An AbortSignal (the `check` API) as an {@link AbortSource}. */
-function abortSourceOf(signal: AbortSignal): AbortSource {
-  return {
-    onAbort(listener: (reason: unknown) => void): () => void {
-      if (signal.aborted) {
-        listener(signal.reason);
-        return () => undefined;
-      }
-      const onAbort = (): void => listener(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      return () => signal.removeEventListener('abort', onAbort);
-    },
-  };
 }

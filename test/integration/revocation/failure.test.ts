@@ -66,6 +66,16 @@ describe('revocation when Redis fails', function () {
     return checker;
   }
 
+  /** A checker reaching a fresh redis-server through a proxy the test can stall, push subscribed. */
+  async function checkerBehindProxy(): Promise<{ checker: RedisRevocationChecker; proxy: TcpProxy }> {
+    const redis = await server();
+    const proxy = await startTcpProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    const checker = checkerFor(`redis://127.0.0.1:${proxy.port}`);
+    await checker.whenPushSubscribed();
+    return { checker, proxy };
+  }
+
   it('Redis killed mid-traffic: lookups fail with ERR_REVOCATION_STORE_UNAVAILABLE within the timeout, never hang', async function () {
     const redis = await server();
     const registry = new Registry();
@@ -120,11 +130,7 @@ describe('revocation when Redis fails', function () {
   });
 
   it('slow Redis (stalled network): the lookup times out within the bound, and recovers when it flows again', async function () {
-    const redis = await server();
-    const proxy: TcpProxy = await startTcpProxy(redis.port);
-    cleanups.push(() => proxy.close());
-    const checker = checkerFor(`redis://127.0.0.1:${proxy.port}`);
-    await checker.whenPushSubscribed();
+    const { checker, proxy } = await checkerBehindProxy();
     expect(await checker.check(token(uniqueId('warm')))).to.equal('not_revoked');
     proxy.stall();
     const outcome = await timedCheck(checker, token(uniqueId('stalled')));
@@ -194,11 +200,7 @@ describe('revocation when Redis fails', function () {
   });
 
   it('an aborted call stops waiting at once', async function () {
-    const redis = await server();
-    const proxy = await startTcpProxy(redis.port);
-    cleanups.push(() => proxy.close());
-    const checker = checkerFor(`redis://127.0.0.1:${proxy.port}`);
-    await checker.whenPushSubscribed();
+    const { checker, proxy } = await checkerBehindProxy();
     expect(await checker.check(token(uniqueId('warm')))).to.equal('not_revoked');
     proxy.stall();
     const controller = new AbortController();
@@ -210,11 +212,7 @@ describe('revocation when Redis fails', function () {
   });
 
   it('a lookup waiting for Redis stops at once when its call is aborted', async function () {
-    const redis = await server();
-    const proxy = await startTcpProxy(redis.port);
-    cleanups.push(() => proxy.close());
-    const checker = checkerFor(`redis://127.0.0.1:${proxy.port}`);
-    await checker.whenPushSubscribed();
+    const { checker, proxy } = await checkerBehindProxy();
     const call = new FakeRequest();
     expect(await checker.lookup(token(uniqueId('warm')), call)).to.equal('not_revoked');
     proxy.stall();
