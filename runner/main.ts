@@ -22,6 +22,7 @@ import { PluginRegistry } from './core/plugin-registry.js';
 import { ErrorCode, RunnerError } from './errors.js';
 import { createLogger } from './logger.js';
 import { missingNodeFlags } from './node-flags.js';
+import { collectStartupGarbage } from './startup-garbage.js';
 import type { AnyPlugin, PluginFactory } from './plugin-api/index.js';
 import { SocketServer } from './transport/server.js';
 
@@ -41,6 +42,12 @@ export interface RunnerOptions {
    * default export is a PluginFactory or an array of them (`run --plugin PATH`).
    */
   readonly pluginModules?: readonly string[];
+  /**
+   * Run a memory-reducing collection before the socket accepts calls (see
+   * startup-garbage.ts). On for the process's main job; an embedding process (tests,
+   * the dev gateway) owns its own heap.
+   */
+  readonly collectStartupGarbage?: boolean;
 }
 
 export interface RunningRunner {
@@ -104,6 +111,7 @@ export async function startRunner(options: RunnerOptions = {}): Promise<RunningR
     onConnectionCountChange: metrics === null ? undefined : (open) => metrics.connectionCount(open),
   });
   let metricsServer: Server | null = null;
+  if (options.collectStartupGarbage === true) await collectStartupGarbage(logger);
   try {
     await server.start();
     if (metricsModule !== null && metrics !== null) {
@@ -185,11 +193,13 @@ export async function runUntilSignalled(options: RunnerOptions = {}): Promise<vo
   const settings = options.settings ?? (await loadRunnerSettings({ path: options.configPath, env }));
   if (cluster.isPrimary && settings.workers > 1) {
     const apisix = readApisixEnv(env, settings.socket.default_path);
-    await runClusterPrimary({ settings, socketPath: apisix.socketPath, confExpireSeconds: apisix.confExpireSeconds, logger: createLogger(settings.log) });
+    const logger = createLogger(settings.log);
+    await collectStartupGarbage(logger);
+    await runClusterPrimary({ settings, socketPath: apisix.socketPath, confExpireSeconds: apisix.confExpireSeconds, logger });
     return;
   }
 
-  const runner = await startRunner({ ...options, settings });
+  const runner = await startRunner({ ...options, settings, collectStartupGarbage: true });
   const stop = (reason: string) => {
     runner.logger.info({ reason }, 'stopping');
     const hardExit = setTimeout(() => process.exit(0), HARD_EXIT_MS);

@@ -136,6 +136,15 @@ describe('runner lifecycle (built runner as a child process)', function () {
       expect(hint(flaggedRunner)).to.equal(undefined);
     });
 
+    it('collects start-up garbage before it is ready, and its RSS drops', async () => {
+      const runner = await start({ configYaml: 'log:\n  level: debug\n' });
+      const messages = runner.records().map((record) => record.msg);
+      const collected = runner.records().find((record) => record.msg === 'start-up garbage collected');
+      expect(collected, 'start-up collection logged').to.not.equal(undefined);
+      expect(messages.indexOf('start-up garbage collected')).to.be.below(messages.indexOf('runner ready'));
+      expect(collected!.rss_after_mib as number).to.be.below(collected!.rss_before_mib as number);
+    });
+
     it('applies mode 0766 to the socket file after start', () => {
       const stat = lstatSync(staleRunner.socketPath);
       expect(stat.isSocket()).to.equal(true);
