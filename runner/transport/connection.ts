@@ -37,6 +37,7 @@ import {
   type Frame,
 } from '../protocol/messages.js';
 import type { PreparedChain } from '../core/plugin-registry.js';
+import { type HeldReplyOwner, writeAtEndOfTurn } from './end-of-turn.js';
 
 /** Optional counters the server feeds; all methods must be cheap. */
 export interface ConnectionObserver {
@@ -73,7 +74,7 @@ interface ActiveCall {
   finished: boolean;
 }
 
-export class Connection implements ExtraInfoPort {
+export class Connection implements ExtraInfoPort, HeldReplyOwner {
   readonly #socket: Socket;
   readonly #options: ConnectionOptions;
   readonly #decoder: FrameDecoder;
@@ -83,6 +84,8 @@ export class Connection implements ExtraInfoPort {
   #closed = false;
   /** Set by the server on shutdown: close as soon as the current call is answered. */
   #draining = false;
+  /** A frame waiting for the end of this event-loop turn. */
+  #heldReply: Buffer | null = null;
   #logger: Logger | null = null;
 
   constructor(socket: Socket, options: ConnectionOptions) {
@@ -101,7 +104,7 @@ export class Connection implements ExtraInfoPort {
   /** Stop after the current call (or now when idle). */
   drain(): void {
     this.#draining = true;
-    if (this.#call === null && !this.#held) this.#socket.end();
+    if (this.#call === null && !this.#held) this.#end();
   }
 
   destroy(): void {
@@ -325,12 +328,12 @@ export class Connection implements ExtraInfoPort {
       const code = rpcErrorCodeFor(error);
       this.#options.observer?.rpcError(code);
       // Questions may still be in flight: close after the error so no late frame is read as a reply.
-      this.#socket.end(encodeErrorReply(code));
+      this.#end(encodeErrorReply(code));
       this.#closed = true;
       return;
     }
     this.#write(frame!);
-    if (this.#draining) this.#socket.end();
+    if (this.#draining) this.#end();
   }
 
   #logCallFailure(call: ActiveCall, err: unknown): void {
@@ -364,18 +367,45 @@ export class Connection implements ExtraInfoPort {
     }
     if (!this.#closed) {
       this.#options.observer?.rpcError(rpcErrorCodeFor(err));
-      this.#socket.end(encodeErrorReply(rpcErrorCodeFor(err)));
+      this.#end(encodeErrorReply(rpcErrorCodeFor(err)));
       this.#closed = true;
     }
   }
 
+  /** Queue a frame for the end of this event-loop turn (see end-of-turn.ts). */
   #write(frame: Buffer): void {
     if (this.#closed) {
       releaseFrame(frame);
       return;
     }
+    if (this.#heldReply === null) {
+      this.#heldReply = frame;
+      writeAtEndOfTurn(this);
+      return;
+    }
+    // A second frame in one turn (a PrepareConf settling next to a reply): keep the order.
+    this.writeHeldReply();
+    this.#writeNow(frame);
+  }
+
+  writeHeldReply(): void {
+    const frame = this.#heldReply;
+    if (frame === null) return;
+    this.#heldReply = null;
+    if (this.#closed) releaseFrame(frame);
+    else this.#writeNow(frame);
+  }
+
+  #writeNow(frame: Buffer): void {
     // A write the kernel took whole leaves nothing queued (writableLength 0): nothing holds the frame any more.
     if (this.#socket.write(frame) && this.#socket.writableLength === 0) releaseFrame(frame);
+  }
+
+  /** End the connection after any held reply, with a last frame if given. */
+  #end(lastFrame?: Buffer): void {
+    this.writeHeldReply();
+    if (lastFrame === undefined) this.#socket.end();
+    else this.#socket.end(lastFrame);
   }
 
   #onClose(): void {
