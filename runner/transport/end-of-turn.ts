@@ -7,9 +7,10 @@
  * in the turn's check phase (`setImmediate`, right after its I/O callbacks), the writes
  * of a turn follow each other within microseconds. Redis answers its clients the same
  * way, just before it waits for more input. On two vCPUs shared with the gateway this
- * took 14-26 % off the runner's CPU per call (docs/benchmarks.md, change 20); the likely
- * reason is wake-ups: a peer woken by the first of a burst of writes finds the rest
- * already there, where spread-out writes wake it again and again.
+ * took up to a quarter off the runner's CPU per call in slow phases of the host and a
+ * few per cent in fast ones (docs/benchmarks.md, change 20); the likely reason is
+ * wake-ups: a peer woken by the first of a burst of writes finds the rest already
+ * there, where spread-out writes wake it again and again.
  *
  * The delay a reply takes on is the rest of the current turn: the calls that arrived
  * with it, handled synchronously.
