@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=4 --v8-pool-size=1
+#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=4 --v8-pool-size=1 --no-allocation-site-pretenuring
 /**
  * The one CLI: `run` is what APISIX's ext-plugin.cmd starts; the other commands
  * are operator and developer tools. Each command lives in bin/commands/ and is

@@ -17,8 +17,19 @@
  *   four, and each keeps its own malloc arena of freed compiler memory; one thread
  *   leaves 2-4 MiB less RSS at no measurable CPU cost (compilation settles in the
  *   first seconds).
+ * - `--no-allocation-site-pretenuring`: when most objects from one allocation site
+ *   survive a scavenge, V8 starts allocating that site's objects straight in the old
+ *   generation. Revocation lookups waiting on Redis outlive a scavenge often enough
+ *   under load to trip it, and from then on every lookup's objects are old-generation
+ *   garbage at the request rate (cold tokens with revocation: peak RSS 81-86 → 72 MiB,
+ *   CPU unchanged; no change elsewhere).
  */
-export const RUNNER_NODE_FLAGS: readonly string[] = Object.freeze(['--single-threaded-gc', '--max-semi-space-size=4', '--v8-pool-size=1']);
+export const RUNNER_NODE_FLAGS: readonly string[] = Object.freeze([
+  '--single-threaded-gc',
+  '--max-semi-space-size=4',
+  '--v8-pool-size=1',
+  '--no-allocation-site-pretenuring',
+]);
 
 /** The recommended flags this process was started without (checked once at start-up). */
 export function missingNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {
