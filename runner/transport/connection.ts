@@ -388,6 +388,7 @@ export class Connection implements ExtraInfoPort, HeldReplyOwner {
     this.#writeNow(frame);
   }
 
+  /** Write the frame held for the end of the turn, if any (called by end-of-turn.ts and before any end). */
   writeHeldReply(): void {
     const frame = this.#heldReply;
     if (frame === null) return;
