@@ -22,8 +22,8 @@ import { PluginRegistry } from './core/plugin-registry.js';
 import { ErrorCode, RunnerError } from './errors.js';
 import { createLogger } from './logger.js';
 import { missingNodeFlags } from './node-flags.js';
-import { collectStartupGarbage } from './startup-garbage.js';
 import type { AnyPlugin, PluginFactory } from './plugin-api/index.js';
+import { collectStartupGarbage } from './startup-garbage.js';
 import { SocketServer } from './transport/server.js';
 
 /** After SIGTERM APISIX sends SIGKILL about one second later: exit well before. */

@@ -7,7 +7,7 @@
  * pages, and the first seconds of traffic add to them (HS256 + revocation: old space
  * 21 MiB committed for 12-13 MiB live). A collection that reduces memory before the
  * socket accepts calls costs one pause while no call can wait on it, and gives the
- * pages back (docs/benchmarks.md, "Start-up garbage").
+ * pages back (docs/benchmarks.md, change 19).
  *
  * V8 exposes such a collection to JavaScript only through `--expose-gc` or the
  * inspector protocol; the in-process inspector session opens no port and needs no
