@@ -1,14 +1,11 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateRunnerSettings } from '../../runner/config/loader.js';
 import { startHttpGateway, type RunningHttpGateway } from '../../runner/gateway/http-gateway.js';
 import { parseRoutes } from '../../runner/gateway/routes-file.js';
-import { startRunner, type RunningRunner } from '../../runner/main.js';
+import type { RunningRunner } from '../../runner/main.js';
 import { startEchoUpstream, type EchoedRequest, type EchoUpstream } from '../support/echo-upstream.js';
-import { PROBE_PLUGINS } from '../support/runner-process.js';
+import { startInProcessRunner, type InProcessRunner } from '../support/in-process-runner.js';
 
 interface Reply {
   readonly status: number;
@@ -57,16 +54,15 @@ function phase(conf: Array<{ name: string; value: unknown }>, extra: Record<stri
 }
 
 describe('local HTTP gateway -> runner -> upstream (e2e)', function () {
-  let dir: string;
+  let inProcess: InProcessRunner;
   let runner: RunningRunner;
   let upstream: EchoUpstream;
   let gateway: RunningHttpGateway;
   let deadGateway: RunningHttpGateway;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'http-gateway-test-'));
-    const settings = validateRunnerSettings({ log: { level: 'silent' }, socket: { default_path: join(dir, 'runner.sock') } }, {});
-    runner = await startRunner({ settings, env: {}, pluginModules: [PROBE_PLUGINS] });
+    inProcess = await startInProcessRunner('http-gateway-test-');
+    runner = inProcess.runner;
     upstream = await startEchoUpstream();
     const route = (id: string, uri: string, plugins: Record<string, unknown>, methods?: string[]) => ({
       id,
@@ -146,15 +142,14 @@ describe('local HTTP gateway -> runner -> upstream (e2e)', function () {
     });
     gateway = await startHttpGateway({ socketPath: runner.socketPath, routes });
     // Same routes, but no runner behind the socket path.
-    deadGateway = await startHttpGateway({ socketPath: join(dir, 'nobody-listens.sock'), routes });
+    deadGateway = await startHttpGateway({ socketPath: join(inProcess.dir, 'nobody-listens.sock'), routes });
   });
 
   after(async () => {
     await gateway?.close();
     await deadGateway?.close();
     await upstream?.close();
-    await runner?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await inProcess?.close();
   });
 
   it('passes a request through unchanged when the runner answers with no action', async () => {

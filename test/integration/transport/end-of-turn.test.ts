@@ -5,30 +5,24 @@
  * server side's reads and writes.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { validateRunnerSettings } from '../../../runner/config/loader.js';
 import { GatewayConnection } from '../../../runner/gateway/gateway-connection.js';
-import { startRunner, type RunningRunner } from '../../../runner/main.js';
+import type { RunningRunner } from '../../../runner/main.js';
 import { decodeRunnerReply, encodeHTTPReqCallRequest, encodePrepareConfRequest } from '../../../runner/protocol/gateway-codec.js';
 import { writeAtEndOfTurn } from '../../../runner/transport/end-of-turn.js';
-import { PROBE_PLUGINS } from '../../support/runner-process.js';
+import { startInProcessRunner, type InProcessRunner } from '../../support/in-process-runner.js';
 
 describe('replies leave at the end of the event-loop turn', () => {
-  let dir: string;
+  let inProcess: InProcessRunner;
   let runner: RunningRunner;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'end-of-turn-'));
-    const settings = validateRunnerSettings({ log: { level: 'silent' }, socket: { default_path: join(dir, 'runner.sock') } }, {});
-    runner = await startRunner({ settings, env: {}, pluginModules: [PROBE_PLUGINS] });
+    inProcess = await startInProcessRunner('end-of-turn-');
+    runner = inProcess.runner;
   });
 
   after(async () => {
-    await runner.close();
-    rmSync(dir, { recursive: true, force: true });
+    await inProcess.close();
   });
 
   it('writeAtEndOfTurn calls its owners after the turn\'s microtasks, once each, in order', async () => {
